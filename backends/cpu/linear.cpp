@@ -1,0 +1,55 @@
+// CPU linear: OpenBLAS SGEMM (f32 accumulation). f16/bf16 operands are
+// widened to f32 first (exact), so every dtype goes through the same GEMM.
+#include <cblas.h>
+
+#include <vector>
+
+#include "backends/cpu/cpu_device.hpp"
+#include "core/op_registry.hpp"
+#include "ops/linear.hpp"
+
+namespace tessera::cpu {
+namespace {
+
+const float* as_f32(const Tensor& t, std::vector<float>& tmp) {
+  if (t.dtype() == DType::f32) return data<float>(t);
+  tmp.resize(size_t(t.numel()));
+  to_f32(data<char>(t), t.dtype(), tmp.data(), t.numel());
+  return tmp.data();
+}
+
+void linear(Device&, OpArgs& a) {
+  auto d = ops::linear_dims(a.in[0].shape(), a.in[1].shape());
+  std::vector<float> xt, wt, bt, yt;
+  const float* x = as_f32(a.in[0], xt);
+  const float* w = as_f32(a.in[1], wt);
+  Tensor& y = a.out[0];
+  float* out = y.dtype() == DType::f32 ? data<float>(y) : (yt.resize(size_t(y.numel())), yt.data());
+  float beta = 0.f;
+  if (a.in.size() > 2) {  // broadcast bias into the output, then C = X·Wᵀ + C
+    const float* b = as_f32(a.in[2], bt);
+    for (int64_t m = 0; m < d.M; ++m) std::copy(b, b + d.N, out + m * d.N);
+    beta = 1.f;
+  }
+  if (d.M && d.N) {
+    if (d.K == 0) {
+      if (beta == 0.f) std::fill(out, out + d.M * d.N, 0.f);
+    } else {
+      // Called outside any TBB region: OpenBLAS owns its threads here.
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(d.M), int(d.N), int(d.K), 1.f, x, int(d.K), w,
+                  int(d.K), beta, out, int(d.N));
+    }
+  }
+  if (y.dtype() != DType::f32) from_f32(out, data<char>(y), y.dtype(), y.numel());
+}
+
+std::string supports(const Device&, const OpArgs& a) {
+  auto d = ops::linear_dims(a.in[0].shape(), a.in[1].shape());
+  if (d.M > INT32_MAX || d.N > INT32_MAX || d.K > INT32_MAX) return "GEMM dimensions exceed OpenBLAS's 32-bit int";
+  return "";
+}
+
+TESSERA_REGISTER_KERNEL("linear", "cpu", linear, supports);
+
+}  // namespace
+}  // namespace tessera::cpu

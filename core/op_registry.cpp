@@ -1,0 +1,138 @@
+#include "core/op_registry.hpp"
+
+#include <cstdlib>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+namespace tessera {
+
+OpRegistry& OpRegistry::get() {
+  static OpRegistry* r = new OpRegistry();
+  return *r;
+}
+
+OpRegistry::OpRegistry() {
+  const char* env = std::getenv("TESSERA_FALLBACK");
+  if (env && std::string(env) == "cpu") fallback_ = FallbackPolicy::cpu;
+}
+
+void OpRegistry::add_op(OpDef def) {
+  TESSERA_CHECK(!ops_.count(def.name), "op '{}' declared twice", def.name);
+  std::string n = def.name;
+  ops_.emplace(n, std::move(def));
+}
+
+void OpRegistry::add_kernel(const std::string& op, const std::string& backend, KernelFn fn, SupportsFn supports) {
+  TESSERA_CHECK(!kernels_[op].count(backend), "kernel for op '{}' registered twice on backend '{}'", op, backend);
+  kernels_[op][backend] = Kernel{std::move(fn), std::move(supports)};
+}
+
+const OpDef& OpRegistry::op(const std::string& name) const {
+  auto it = ops_.find(name);
+  if (it == ops_.end()) fail("unknown op '{}' (see `tessera ops` for the list)", name);
+  return it->second;
+}
+
+bool OpRegistry::has_op(const std::string& name) const { return ops_.count(name) != 0; }
+
+std::vector<std::string> OpRegistry::op_names() const {
+  std::vector<std::string> out;
+  for (auto& kv : ops_) out.push_back(kv.first);
+  return out;
+}
+
+bool OpRegistry::has_kernel(const std::string& op, const std::string& backend) const {
+  auto it = kernels_.find(op);
+  return it != kernels_.end() && it->second.count(backend);
+}
+
+std::vector<std::string> OpRegistry::kernel_backends(const std::string& op) const {
+  std::vector<std::string> out;
+  auto it = kernels_.find(op);
+  if (it != kernels_.end())
+    for (auto& kv : it->second) out.push_back(kv.first);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> OpRegistry::orphan_kernels() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& [op, m] : kernels_)
+    if (!ops_.count(op))
+      for (auto& kv : m) out.emplace_back(op, kv.first);
+  return out;
+}
+
+std::vector<TensorDesc> descs_of(const std::vector<Tensor>& ts) {
+  std::vector<TensorDesc> d;
+  for (auto& t : ts) d.push_back({t.shape(), t.dtype()});
+  return d;
+}
+
+std::vector<Tensor> OpRegistry::call(const std::string& name, std::vector<Tensor> in, const Attrs& attrs) {
+  const OpDef& def = op(name);
+  TESSERA_CHECK(!in.empty(), "op '{}' called without inputs", name);
+  for (auto& t : in) TESSERA_CHECK(t.defined(), "op '{}': an input tensor is undefined", name);
+  auto outs = def.infer(descs_of(in), attrs);
+  OpArgs args;
+  args.attrs = attrs;
+  Device& dev = in[0].device();
+  for (auto& d : outs) args.out.push_back(Tensor::empty(d.shape, d.dtype, dev));
+  args.in = std::move(in);
+  dispatch(name, args);
+  return std::move(args.out);
+}
+
+std::string OpRegistry::supports(const std::string& op, const Device& dev, const OpArgs& args) const {
+  auto it = kernels_.find(op);
+  if (it == kernels_.end() || !it->second.count(dev.backend()))
+    return fmt::format("op '{}' has no kernel on backend '{}'", op, dev.backend());
+  auto& k = it->second.at(dev.backend());
+  return k.supports ? k.supports(dev, args) : "";
+}
+
+static std::string args_desc(const OpArgs& a) {
+  std::string s;
+  for (auto& t : a.in) s += (s.empty() ? "" : ", ") + t.desc();
+  if (!a.attrs.str().empty()) s += "; " + a.attrs.str();
+  return s;
+}
+
+void OpRegistry::dispatch(const std::string& name, OpArgs& args) {
+  op(name);  // unknown op -> error
+  TESSERA_CHECK(!args.in.empty() || !args.out.empty(), "op '{}' dispatched without tensors", name);
+  Device& dev = args.in.empty() ? args.out[0].device() : args.in[0].device();
+  for (auto* list : {&args.in, &args.out})
+    for (auto& t : *list)
+      TESSERA_CHECK(!t.defined() || &t.device() == &dev,
+                    "op '{}': tensor {} is not on {} like the first input; move it with .to(device)", name, t.desc(),
+                    dev.id());
+  std::string why = supports(name, dev, args);
+  if (why.empty()) {
+    kernels_.at(name).at(dev.backend()).fn(dev, args);
+    return;
+  }
+  if (fallback_ != FallbackPolicy::cpu || dev.backend() == "cpu")
+    fail("op '{}' is not supported on {} ({}) for ({}): {}. Run it on another backend or enable the CPU fallback "
+         "(--fallback cpu / TESSERA_FALLBACK=cpu).",
+         name, dev.id(), dev.info().name, args_desc(args), why);
+  // Explicit, logged CPU fallback.
+  Device& cpu = BackendRegistry::get().cpu();
+  OpArgs c;
+  c.attrs = args.attrs;
+  for (auto& t : args.in) c.in.push_back(t.defined() ? t.to(cpu) : t);
+  for (auto& t : args.out) c.out.push_back(Tensor::empty(t.shape(), t.dtype(), cpu));
+  std::string why_cpu = supports(name, cpu, c);
+  TESSERA_CHECK(why_cpu.empty(), "op '{}' unsupported on {} ({}) and on the CPU fallback ({})", name, dev.id(), why,
+                why_cpu);
+  warn_once("fallback:" + name + ":" + dev.backend(),
+            fmt::format("op '{}' falls back to the CPU on {} ({}); this is slow", name, dev.id(), why));
+  kernels_.at(name).at("cpu").fn(cpu, c);
+  for (size_t i = 0; i < args.out.size(); ++i) {
+    std::vector<char> host(c.out[i].nbytes());
+    c.out[i].copy_to_host(host.data());
+    args.out[i].copy_from_host(host.data());
+  }
+}
+
+}  // namespace tessera

@@ -1,0 +1,81 @@
+#include "ops/linear.hpp"
+
+#include "core/error.hpp"
+#include "core/op_registry.hpp"
+#include "ops/reference/reference.hpp"
+#include "ops/tolerance.hpp"
+
+namespace tessera::ops {
+
+LinearDims linear_dims(const Shape& x, const Shape& w) {
+  int64_t K = x.back();
+  return {K ? shape_numel(x) / K : 0, w[0], K};
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, std::optional<DType> out) {
+  Attrs a;
+  if (out) a.set("dtype", *out);
+  std::vector<Tensor> in{x, w};
+  if (bias) in.push_back(*bias);
+  return OpRegistry::get().call("linear", in, a)[0];
+}
+
+namespace {
+
+std::vector<TensorDesc> infer(const std::vector<TensorDesc>& in, const Attrs& a) {
+  TESSERA_CHECK(in.size() == 2 || in.size() == 3, "op 'linear' takes x, w and an optional bias; got {} inputs",
+                in.size());
+  const auto& x = in[0];
+  const auto& w = in[1];
+  TESSERA_CHECK(dtype_is_float(x.dtype) && dtype_is_float(w.dtype),
+                "op 'linear': x {} and w {} must be f32, f16 or bf16", dtype_name(x.dtype), dtype_name(w.dtype));
+  TESSERA_CHECK(x.shape.size() >= 1 && w.shape.size() == 2 && x.shape.back() == w.shape[1],
+                "op 'linear': x {} and w {} do not match (expected x [..., K], w [N, K])", shape_str(x.shape),
+                shape_str(w.shape));
+  if (in.size() == 3)
+    TESSERA_CHECK(in[2].shape == Shape{w.shape[0]} && (in[2].dtype == DType::f32 || in[2].dtype == w.dtype),
+                  "op 'linear': bias must be [{}] in f32 or {}, got {} {}", w.shape[0], dtype_name(w.dtype),
+                  dtype_name(in[2].dtype), shape_str(in[2].shape));
+  TESSERA_CHECK(a.get_str("acc", "f32") == "f32", "op 'linear': accumulation '{}' is not offered; only f32",
+                a.get_str("acc"));
+  Shape y = x.shape;
+  y.back() = w.shape[0];
+  return {{y, a.get_dtype("dtype", x.dtype)}};
+}
+
+std::vector<TestCase> cases() {
+  std::vector<TestCase> cs;
+  struct MNK {
+    int64_t m, n, k;
+  };
+  const MNK sizes[] = {{1, 1, 1}, {7, 13, 5}, {64, 64, 64}, {129, 257, 65}, {300, 96, 1024}, {512, 512, 512}};
+  for (DType t : {DType::f32, DType::f16, DType::bf16})
+    for (auto s : sizes)
+      for (bool bias : {false, true}) {
+        TestCase c;
+        c.label = fmt::format("{}x{}x{}{}/{}", s.m, s.n, s.k, bias ? "+b" : "", dtype_name(t));
+        c.inputs = {{{s.m, s.k}, t}, {{s.n, s.k}, t}};
+        if (bias) c.inputs.push_back({{s.n}, DType::f32});
+        cs.push_back(c);
+      }
+  // Batched leading dims; f16 weights with f32 activations; f16 inputs -> f32 output.
+  cs.push_back({"batched/f32", {{{2, 3, 17, 40}, DType::f32}, {{24, 40}, DType::f32}, {{24}, DType::f32}}});
+  cs.push_back({"f32x_f16w", {{{33, 200}, DType::f32}, {{70, 200}, DType::f16}, {{70}, DType::f32}}});
+  cs.push_back({"f32x_bf16w", {{{33, 200}, DType::f32}, {{70, 200}, DType::bf16}}});
+  cs.push_back({"f16->f32out", {{{65, 130}, DType::f16}, {{66, 130}, DType::f16}}, Attrs().set("dtype", DType::f32)});
+  // Activations above the f16 range with bf16 storage, f32 accumulation.
+  cs.push_back({"big_acts/bf16", {{{40, 256}, DType::bf16}, {{48, 256}, DType::bf16}}, {}, -3e3, 3e3});
+  // Scale: a model-sized GEMM.
+  TestCase big{"2048x2048x2048/f16", {{{2048, 2048}, DType::f16}, {{2048, 2048}, DType::f16}}};
+  big.scale = true;
+  cs.push_back(big);
+  return cs;
+}
+
+OpRegistrar reg({"linear", "y = x·wᵀ + bias, f32 accumulation", infer, ref::linear, cases,
+                 [](DType out, const std::vector<TensorDesc>&, const Attrs&) {
+                   return tol::for_output(out, tol::kReduceF32);
+                 }});
+
+}  // namespace
+}  // namespace tessera::ops

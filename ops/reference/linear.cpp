@@ -1,0 +1,22 @@
+#include "ops/reference/reference.hpp"
+
+namespace tessera::ref {
+
+// y[m, n] = sum_k x[m, k] * w[n, k] + b[n]
+void linear(const Ins& in, Outs& out, const Attrs&) {
+  const auto& x = in[0];
+  const auto& w = in[1];
+  int64_t K = x.shape.back();
+  int64_t M = x.numel() / (K ? K : 1);
+  int64_t N = w.shape[0];
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double acc = in.size() > 2 ? in[2].data[n] : 0.0;
+      const double* xr = &x.data[m * K];
+      const double* wr = &w.data[n * K];
+      for (int64_t k = 0; k < K; ++k) acc += xr[k] * wr[k];
+      out[0].data[m * N + n] = acc;
+    }
+}
+
+}  // namespace tessera::ref

@@ -1,0 +1,17 @@
+// float64 reference implementations: the one definition of each op's meaning.
+// Inputs arrive already rounded to their storage dtype; outputs are float64.
+#pragma once
+#include "core/op_registry.hpp"
+
+namespace tessera::ref {
+
+using Ins = std::vector<HostTensor>;
+using Outs = std::vector<HostTensor>;
+
+void add(const Ins& in, Outs& out, const Attrs& a);
+void mul(const Ins& in, Outs& out, const Attrs& a);
+void scale(const Ins& in, Outs& out, const Attrs& a);
+void cast(const Ins& in, Outs& out, const Attrs& a);
+void linear(const Ins& in, Outs& out, const Attrs& a);
+
+}  // namespace tessera::ref
