@@ -1,1 +1,243 @@
-int main(){return 0;}
+// tessera: command-line tool.
+//   tessera devices                      every device of every backend
+//   tessera ops                          the op x backend matrix, read from the registry
+//   tessera check [--op NAME|all] [--backends LIST] [--scale]
+//                                        parity of ops vs their float64 reference on each device
+//   tessera bench gemm [--backends LIST] [--dtypes f32,f16] [--sizes 4096,MxNxK] [--csv FILE]
+// LIST: comma-separated backends or devices (cpu, opencl, vulkan:0, vulkan:NVIDIA).
+// Global: --fallback cpu (run ops a backend lacks on the CPU, logged once per op).
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/gemm_bench.hpp"
+#include "core/error.hpp"
+#include "core/op_registry.hpp"
+#include "ops/parity.hpp"
+
+using namespace tessera;
+
+namespace {
+
+struct Args {
+  std::vector<std::string> pos;
+  std::map<std::string, std::string> opt;
+  bool flag(const std::string& k) const { return opt.count(k) != 0; }
+  std::string get(const std::string& k, const std::string& d = "") const {
+    auto it = opt.find(k);
+    return it == opt.end() ? d : it->second;
+  }
+};
+
+struct UsageError : Error {
+  using Error::Error;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      std::string k = s.substr(2), v = "1";
+      auto eq = k.find('=');
+      if (eq != std::string::npos) {
+        v = k.substr(eq + 1);
+        k = k.substr(0, eq);
+      } else if (k != "scale" && k != "help" && i + 1 < argc) {
+        v = argv[++i];
+      }
+      a.opt[k] = v;
+    } else {
+      a.pos.push_back(s);
+    }
+  }
+  return a;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string x;
+  while (std::getline(ss, x, ','))
+    if (!x.empty()) out.push_back(x);
+  return out;
+}
+
+// Devices named by LIST; a plain backend name means all of its devices.
+// Unknown names are usage errors (exit 2) listing the valid ones.
+std::vector<Device*> select_devices(const std::string& list) {
+  auto& br = BackendRegistry::get();
+  std::vector<Device*> out;
+  std::vector<std::string> names = list.empty() ? std::vector<std::string>{} : split(list);
+  if (names.empty())
+    for (auto* b : br.backends()) names.push_back(b->name());
+  for (auto& n : names) {
+    try {
+      if (n.find(':') == std::string::npos) {
+        Backend* b = br.find(n);
+        if (!b) br.device(n);  // throws the "unknown backend; valid: ..." error
+        auto devs = b->devices();
+        if (devs.empty()) {
+          if (!list.empty()) br.device(n);  // explicitly asked for: error with the reason
+          std::fprintf(stderr, "note: backend %s has no device (%s)\n", n.c_str(), b->unavailable_reason().c_str());
+        }
+        out.insert(out.end(), devs.begin(), devs.end());
+      } else {
+        out.push_back(&br.device(n));
+      }
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+  }
+  return out;
+}
+
+std::string gib(uint64_t b) { return fmt::format("{:.1f} GiB", b / 1073741824.0); }
+
+int cmd_devices() {
+  for (auto* b : BackendRegistry::get().backends()) {
+    auto devs = b->devices();
+    if (devs.empty()) {
+      std::printf("%-10s (no device: %s)\n", b->name().c_str(), b->unavailable_reason().c_str());
+      continue;
+    }
+    for (auto* d : devs) {
+      auto& i = d->info();
+      std::printf("%-10s %s%s\n", d->id().c_str(), i.name.c_str(), i.software ? "  [software]" : "");
+      std::printf("           driver: %s | api: %s | vendor: %s\n", i.driver.c_str(), i.api.c_str(), i.vendor.c_str());
+      std::printf("           memory: %s (max alloc %s) | compute units: %u | subgroup: %u\n",
+                  gib(i.memory_bytes).c_str(), gib(i.max_alloc_bytes).c_str(), i.compute_units, i.subgroup_size);
+      std::printf("           fp16: %s | bf16: %s | int64: %s | int64 atomics: %s | coopmat: %s | coopmat2: %s\n",
+                  i.fp16 ? "yes" : "no", i.bf16 ? "yes" : "no", i.int64 ? "yes" : "no", i.int64_atomics ? "yes" : "no",
+                  i.coopmat ? "yes" : "no", i.coopmat2 ? "yes" : "no");
+      if (!i.notes.empty()) std::printf("           notes: %s\n", i.notes.c_str());
+    }
+  }
+  return 0;
+}
+
+int cmd_ops() {
+  auto& reg = OpRegistry::get();
+  auto backends = BackendRegistry::get().backends();
+  std::printf("%-16s", "op");
+  for (auto* b : backends) std::printf(" %-8s", b->name().c_str());
+  std::printf(" summary\n");
+  for (auto& op : reg.op_names()) {
+    std::printf("%-16s", op.c_str());
+    for (auto* b : backends) std::printf(" %-8s", reg.has_kernel(op, b->name()) ? "yes" : "-");
+    std::printf(" %s\n", reg.op(op).summary.c_str());
+  }
+  return 0;
+}
+
+int cmd_check(const Args& a) {
+  auto devs = select_devices(a.get("backends"));
+  auto& reg = OpRegistry::get();
+  std::string which = a.get("op", "all");
+  std::vector<std::string> ops = which == "all" ? reg.op_names() : split(which);
+  for (auto& o : ops)
+    if (!reg.has_op(o)) throw UsageError(fmt::format("unknown op '{}'; see `tessera ops`", o));
+  int failed = 0, passed = 0, declined = 0;
+  std::printf("%-10s %-12s %-28s %-10s %-10s %s\n", "device", "op", "case", "nmse", "tol", "result");
+  for (auto* d : devs)
+    for (auto& o : ops) {
+      if (!reg.has_kernel(o, d->backend())) continue;
+      for (auto& c : reg.op(o).cases()) {
+        if (c.scale != a.flag("scale")) continue;
+        auto r = run_parity_case(*d, reg.op(o), c, parity_seed(o, c.label, 20261122));
+        if (!r.supported) {
+          declined++;
+          continue;
+        }
+        (r.passed ? passed : failed)++;
+        std::printf("%-10s %-12s %-28s %-10.3g %-10.1g %s\n", d->id().c_str(), o.c_str(), c.label.c_str(), r.nmse,
+                    r.tolerance, r.passed ? "ok" : ("FAIL " + r.message).c_str());
+      }
+    }
+  std::printf("%d passed, %d failed, %d declined by supports()\n", passed, failed, declined);
+  return failed ? 1 : 0;
+}
+
+int cmd_bench(const Args& a) {
+  if (a.pos.size() < 2 || a.pos[1] != "gemm") throw UsageError("usage: tessera bench gemm [--backends LIST] ...");
+  auto devs = select_devices(a.get("backends"));
+  std::vector<DType> dtypes;
+  for (auto& s : split(a.get("dtypes", "f32,f16"))) {
+    try {
+      dtypes.push_back(dtype_from_name(s));
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+  }
+  std::vector<bench::GemmShape> shapes;
+  for (auto& s : split(a.get("sizes", "1024,4096"))) {
+    int64_t m, n, k;
+    if (std::sscanf(s.c_str(), "%ldx%ldx%ld", &m, &n, &k) == 3) shapes.push_back({m, n, k});
+    else if (std::sscanf(s.c_str(), "%ld", &m) == 1) shapes.push_back({m, m, m});
+    else throw UsageError(fmt::format("bad size '{}'; use N or MxNxK", s));
+  }
+  std::vector<bench::GemmResult> rs;
+  for (auto* d : devs)
+    for (auto t : dtypes)
+      for (auto s : shapes) {
+        if ((d->backend() == "cpu" || d->info().software) && s.m * s.n * s.k > (int64_t(2048) << 22)) {
+          std::fprintf(stderr, "skip %s %ldx%ldx%ld on %s (too slow for a CPU device; pass smaller --sizes)\n",
+                       dtype_name(t), s.m, s.n, s.k, d->id().c_str());
+          continue;
+        }
+        try {
+          rs.push_back(bench::bench_gemm(*d, t, s));
+          bench::print_gemm_table({rs.back()});
+        } catch (const Error& e) {
+          std::fprintf(stderr, "%s %s: %s\n", d->id().c_str(), dtype_name(t), e.what());
+        }
+      }
+  std::printf("\nsummary\n");
+  bench::print_gemm_table(rs);
+  if (a.flag("csv")) bench::write_gemm_csv(rs, a.get("csv"));
+  return 0;
+}
+
+void usage() {
+  std::printf(
+      "usage: tessera <command> [options]\n"
+      "  devices                              list every device of every backend\n"
+      "  ops                                  op x backend matrix from the registry\n"
+      "  check [--op NAME|all] [--backends LIST] [--scale]\n"
+      "                                       parity vs float64 references\n"
+      "  bench gemm [--backends LIST] [--dtypes f32,f16] [--sizes 4096,MxNxK] [--csv FILE]\n"
+      "options: --fallback cpu   run ops a backend lacks on the CPU (logged once per op)\n"
+      "env: TESSERA_LOG=trace|debug|info|warn|error  TESSERA_FALLBACK=cpu\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a = parse(argc, argv);
+  if (a.pos.empty() || a.flag("help")) {
+    usage();
+    return a.pos.empty() && !a.flag("help") ? 2 : 0;
+  }
+  try {
+    if (a.flag("fallback")) {
+      if (a.get("fallback") != "cpu" && a.get("fallback") != "none")
+        throw UsageError(fmt::format("unknown fallback '{}'; valid: cpu, none", a.get("fallback")));
+      OpRegistry::get().set_fallback(a.get("fallback") == "cpu" ? FallbackPolicy::cpu : FallbackPolicy::error);
+    }
+    const std::string& c = a.pos[0];
+    if (c == "devices") return cmd_devices();
+    if (c == "ops") return cmd_ops();
+    if (c == "check") return cmd_check(a);
+    if (c == "bench") return cmd_bench(a);
+    throw UsageError(fmt::format("unknown command '{}'; valid: devices, ops, check, bench", c));
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "tessera: %s\n", e.what());
+    return 2;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "tessera: %s\n", e.what());
+    return 1;
+  }
+}

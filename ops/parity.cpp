@@ -1,0 +1,115 @@
+#include "ops/parity.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "core/error.hpp"
+
+namespace tessera {
+
+uint64_t parity_seed(const std::string& op, const std::string& label, uint64_t base) {
+  uint64_t h = 1469598103934665603ull ^ base;  // FNV-1a
+  for (char c : op + "/" + label) {
+    h ^= uint8_t(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+double nmse(const std::vector<double>& out, const std::vector<double>& ref) {
+  long double num = 0, den = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    long double d = (long double)out[i] - ref[i];
+    num += d * d;
+    den += (long double)ref[i] * ref[i];
+  }
+  return double(den > 0 ? num / den : num);
+}
+
+static uint32_t poison_pattern(DType t) {
+  switch (t) {
+    case DType::f32: return 0x7fc00000u;  // quiet NaN
+    case DType::f16: return 0x7e007e00u;  // NaN, NaN
+    case DType::bf16: return 0x7fc07fc0u;
+    default: return 0xdeadbeefu;
+  }
+}
+
+ParityResult run_parity_case(Device& dev, const OpDef& def, const TestCase& c, uint64_t seed) {
+  ParityResult r;
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> dist(c.lo, c.hi);
+  std::vector<HostTensor> hin;
+  OpArgs args;
+  args.attrs = c.attrs;
+  for (auto& d : c.inputs) {
+    HostTensor h{d.shape, d.dtype, std::vector<double>(size_t(shape_numel(d.shape)))};
+    std::vector<char> raw(h.data.size() * dtype_size(d.dtype));
+    for (size_t i = 0; i < h.data.size(); ++i) {
+      store_from_double(raw.data(), d.dtype, i, dist(rng));
+      h.data[i] = load_as_double(raw.data(), d.dtype, i);  // the reference sees the rounded value
+    }
+    args.in.push_back(Tensor::from_host(raw.data(), d.shape, d.dtype, dev));
+    hin.push_back(std::move(h));
+  }
+  auto outs = def.infer(c.inputs, c.attrs);
+  std::vector<HostTensor> href;
+  for (auto& d : outs) {
+    href.push_back({d.shape, d.dtype, std::vector<double>(size_t(shape_numel(d.shape)), 0.0)});
+    Tensor t = Tensor::empty(d.shape, d.dtype, dev);
+    size_t bytes = (t.nbytes() + 3) & ~size_t(3);
+    if (bytes) dev.fill(t.buffer(), t.offset_bytes(), std::min(bytes, t.buffer().size() - t.offset_bytes()),
+                        poison_pattern(d.dtype));
+    args.out.push_back(t);
+  }
+  r.message = OpRegistry::get().supports(def.name, dev, args);
+  if (!r.message.empty()) {
+    r.supported = false;
+    return r;
+  }
+  def.reference(hin, href, c.attrs);
+  dev.synchronize();
+  auto t0 = std::chrono::steady_clock::now();
+  OpRegistry::get().dispatch(def.name, args);
+  dev.synchronize();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.passed = true;
+  std::string detail;
+  for (size_t o = 0; o < outs.size(); ++o) {
+    auto got = args.out[o].to_double();
+    const auto& ref = href[o].data;
+    int64_t bad = 0;
+    std::vector<double> g2, r2;
+    g2.reserve(got.size());
+    r2.reserve(got.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      bool rf = std::isfinite(ref[i]);
+      if (!rf) {
+        // Reference is +-inf/NaN (e.g. a cast overflow): the kernel must agree exactly.
+        bool same = std::isnan(ref[i]) ? std::isnan(got[i]) : got[i] == ref[i];
+        if (!same) bad++;
+        continue;
+      }
+      if (!std::isfinite(got[i])) {
+        bad++;
+        continue;
+      }
+      g2.push_back(got[i]);
+      r2.push_back(ref[i]);
+      r.max_abs_err = std::max(r.max_abs_err, std::abs(got[i] - ref[i]));
+    }
+    double e = nmse(g2, r2);
+    double tol = def.tolerance(outs[o].dtype, c.inputs, c.attrs);
+    r.nmse = std::max(r.nmse, e);
+    r.tolerance = tol;
+    r.nonfinite += bad;
+    if (bad || e > tol) r.passed = false;
+    detail += fmt::format("{}out{}: nmse={:.3g} (tol {:.1g}) max_abs={:.3g} nonfinite={}", o ? "; " : "", o, e, tol,
+                          r.max_abs_err, bad);
+  }
+  r.message = detail;
+  return r;
+}
+
+}  // namespace tessera
