@@ -190,7 +190,8 @@ int cmd_bench(const Args& a) {
         }
         try {
           rs.push_back(bench::bench_gemm(*d, t, s));
-          bench::print_gemm_table({rs.back()});
+          bench::print_gemm_table({rs.back()}, rs.size() == 1);
+          std::fflush(stdout);
         } catch (const Error& e) {
           std::fprintf(stderr, "%s %s: %s\n", d->id().c_str(), dtype_name(t), e.what());
         }

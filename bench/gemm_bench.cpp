@@ -77,8 +77,8 @@ GemmResult bench_gemm(Device& dev, DType dtype, GemmShape s, int samples, int re
   return r;
 }
 
-void print_gemm_table(const std::vector<GemmResult>& rs) {
-  std::printf("%-10s %-40s %-5s %-18s %10s %10s %9s %9s\n", "device", "name", "dtype", "MxNxK", "ms", "TFLOP/s",
+void print_gemm_table(const std::vector<GemmResult>& rs, bool header) {
+  if (header) std::printf("%-10s %-40s %-5s %-18s %10s %10s %9s %9s\n", "device", "name", "dtype", "MxNxK", "ms", "TFLOP/s",
               "GB/s", "nmse");
   for (auto& r : rs)
     std::printf("%-10s %-40.40s %-5s %-18s %10.3f %10.3f %9.1f %9.2g\n", r.device.c_str(), r.device_name.c_str(),

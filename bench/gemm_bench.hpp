@@ -25,7 +25,7 @@ struct GemmResult {
 // so caches do not flatter the result) and synchronises once.
 GemmResult bench_gemm(Device& dev, DType dtype, GemmShape s, int samples = 7, int reps = 0);
 
-void print_gemm_table(const std::vector<GemmResult>& rs);
+void print_gemm_table(const std::vector<GemmResult>& rs, bool header = true);
 void write_gemm_csv(const std::vector<GemmResult>& rs, const std::string& path);
 
 }  // namespace tessera::bench

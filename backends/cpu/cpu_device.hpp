@@ -39,6 +39,22 @@ T* data(const Tensor& t) {
   return reinterpret_cast<T*>(static_cast<char*>(t.buffer().host_ptr()) + t.offset_bytes());
 }
 
+// Element i of a float tensor's data as f32 / store f32 rounded to t.
+inline float ld(const void* p, DType t, int64_t i) {
+  switch (t) {
+    case DType::f32: return static_cast<const float*>(p)[i];
+    case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    default: return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
+  }
+}
+inline void st(void* p, DType t, int64_t i, float v) {
+  switch (t) {
+    case DType::f32: static_cast<float*>(p)[i] = v; break;
+    case DType::f16: static_cast<uint16_t*>(p)[i] = f32_to_f16(v); break;
+    default: static_cast<uint16_t*>(p)[i] = f32_to_bf16(v); break;
+  }
+}
+
 // Convert n elements of any float dtype to f32 / from f32 (parallel).
 void to_f32(const void* src, DType t, float* dst, int64_t n);
 void from_f32(const float* src, void* dst, DType t, int64_t n);

@@ -8,21 +8,6 @@
 namespace tessera::cpu {
 namespace {
 
-inline float ld(const void* p, DType t, int64_t i) {
-  switch (t) {
-    case DType::f32: return static_cast<const float*>(p)[i];
-    case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
-    default: return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
-  }
-}
-inline void st(void* p, DType t, int64_t i, float v) {
-  switch (t) {
-    case DType::f32: static_cast<float*>(p)[i] = v; break;
-    case DType::f16: static_cast<uint16_t*>(p)[i] = f32_to_f16(v); break;
-    default: static_cast<uint16_t*>(p)[i] = f32_to_bf16(v); break;
-  }
-}
-
 template <typename F>
 void binary(OpArgs& a, F f) {
   auto p = broadcast_plan("cpu", {a.in[0].shape(), a.in[1].shape()});

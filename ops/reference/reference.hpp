@@ -15,3 +15,14 @@ void cast(const Ins& in, Outs& out, const Attrs& a);
 void linear(const Ins& in, Outs& out, const Attrs& a);
 
 }  // namespace tessera::ref
+
+namespace tessera::ref {
+void layer_norm(const Ins& in, Outs& out, const Attrs& a);
+void rms_norm(const Ins& in, Outs& out, const Attrs& a);
+void group_norm(const Ins& in, Outs& out, const Attrs& a);
+void gelu(const Ins& in, Outs& out, const Attrs& a);
+void silu(const Ins& in, Outs& out, const Attrs& a);
+void softmax(const Ins& in, Outs& out, const Attrs& a);
+void modulate(const Ins& in, Outs& out, const Attrs& a);
+void gated_residual(const Ins& in, Outs& out, const Attrs& a);
+}  // namespace tessera::ref

@@ -1,0 +1,83 @@
+#include "ops/activation.hpp"
+
+#include "core/error.hpp"
+#include "core/op_registry.hpp"
+#include "ops/reference/reference.hpp"
+#include "ops/tolerance.hpp"
+
+namespace tessera::ops {
+
+Tensor gelu(const Tensor& x, const char* approximate) {
+  return OpRegistry::get().call("gelu", {x}, Attrs().set("approximate", approximate))[0];
+}
+Tensor silu(const Tensor& x) { return OpRegistry::get().call("silu", {x})[0]; }
+Tensor softmax(const Tensor& x) { return OpRegistry::get().call("softmax", {x})[0]; }
+
+namespace {
+
+std::vector<TensorDesc> infer_unary(const char* op, const std::vector<TensorDesc>& in) {
+  TESSERA_CHECK(in.size() == 1, "op '{}' takes 1 input, got {}", op, in.size());
+  TESSERA_CHECK(dtype_is_float(in[0].dtype), "op '{}': dtype {} is not supported (f32, f16, bf16)", op,
+                dtype_name(in[0].dtype));
+  return {in[0]};
+}
+
+std::vector<TestCase> unary_cases(const Attrs& a) {
+  std::vector<TestCase> cs;
+  for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+    std::string d = dtype_name(t);
+    cs.push_back({"n1/" + d, {{{1}, t}}, a});
+    TestCase wide{"ragged_wide/" + d, {{{1000003}, t}}, a};
+    wide.lo = -12;
+    wide.hi = 12;
+    cs.push_back(wide);
+  }
+  return cs;
+}
+
+double tol_pointwise(DType out, const std::vector<TensorDesc>&, const Attrs&) {
+  // erf/tanh/exp in f32: a few ulp, still far below 1e-10 in NMSE.
+  return tol::for_output(out, tol::kExactF32);
+}
+
+OpRegistrar reg_gelu({"gelu", "GELU, attr approximate = none (erf) | tanh",
+                      [](const std::vector<TensorDesc>& in, const Attrs& a) {
+                        std::string m = a.get_str("approximate", "none");
+                        TESSERA_CHECK(m == "none" || m == "tanh", "op 'gelu': approximate='{}' is not none or tanh", m);
+                        return infer_unary("gelu", in);
+                      },
+                      ref::gelu,
+                      [] {
+                        auto cs = unary_cases(Attrs().set("approximate", "none"));
+                        for (auto& c : unary_cases(Attrs().set("approximate", "tanh"))) {
+                          c.label = "tanh_" + c.label;
+                          cs.push_back(c);
+                        }
+                        return cs;
+                      },
+                      tol_pointwise});
+
+OpRegistrar reg_silu({"silu", "x * sigmoid(x)", [](auto& in, auto&) { return infer_unary("silu", in); }, ref::silu,
+                      [] { return unary_cases({}); }, tol_pointwise});
+
+OpRegistrar reg_softmax({"softmax", "softmax over the last dim",
+                         [](auto& in, auto&) { return infer_unary("softmax", in); }, ref::softmax,
+                         [] {
+                           std::vector<TestCase> cs;
+                           for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+                             std::string d = dtype_name(t);
+                             cs.push_back({"c1/" + d, {{{7, 1}, t}}});
+                             cs.push_back({"c4097/" + d, {{{13, 4097}, t}}});
+                             TestCase big{"c77_large_logits/" + d, {{{300, 77}, t}}};
+                             big.lo = -3e4;
+                             big.hi = 3e4;
+                             cs.push_back(big);
+                           }
+                           return cs;
+                         },
+                         [](DType out, const std::vector<TensorDesc>&, const Attrs&) {
+                           return tol::for_output(out, tol::kReduceF32);
+                         }});
+
+}  // namespace
+}  // namespace tessera::ops
