@@ -26,3 +26,19 @@ void softmax(const Ins& in, Outs& out, const Attrs& a);
 void modulate(const Ins& in, Outs& out, const Attrs& a);
 void gated_residual(const Ins& in, Outs& out, const Attrs& a);
 }  // namespace tessera::ref
+
+namespace tessera::ref {
+void sdpa(const Ins& in, Outs& out, const Attrs& a);
+}
+
+namespace tessera::ref {
+void rope(const Ins& in, Outs& out, const Attrs& a);
+void timestep_embedding(const Ins& in, Outs& out, const Attrs& a);
+void conv3d(const Ins& in, Outs& out, const Attrs& a);
+void pixel_shuffle_3d(const Ins& in, Outs& out, const Attrs& a);
+void upsample_nearest_3d(const Ins& in, Outs& out, const Attrs& a);
+void permute(const Ins& in, Outs& out, const Attrs& a);
+void slice(const Ins& in, Outs& out, const Attrs& a);
+void concat(const Ins& in, Outs& out, const Attrs& a);
+void gather(const Ins& in, Outs& out, const Attrs& a);
+}  // namespace tessera::ref
