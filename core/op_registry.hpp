@@ -45,6 +45,14 @@ struct TestCase {
   Attrs attrs;
   double lo = -1.0, hi = 1.0;
   bool scale = false;
+  // > 0: compare only this many sampled rows (dim 0 of every output); the
+  // reference receives their indices in attr "__rows" and may skip the rest.
+  // For ops whose reference is too slow at scale (attention at 64k tokens).
+  // Every element is still checked for NaN/Inf (poison).
+  int64_t sample_rows = 0;
+  // Fixed contents for some inputs (e.g. cu_seqlens offsets): values[i], when
+  // non-empty, replaces the random fill of input i.
+  std::vector<std::vector<double>> values;
 };
 
 struct OpDef {
