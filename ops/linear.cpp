@@ -8,8 +8,9 @@
 namespace tessera::ops {
 
 LinearDims linear_dims(const Shape& x, const Shape& w) {
-  int64_t K = x.back();
-  return {K ? shape_numel(x) / K : 0, w[0], K};
+  int64_t M = 1;
+  for (size_t i = 0; i + 1 < x.size(); ++i) M *= x[i];
+  return {M, w[0], x.back()};
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, std::optional<DType> out) {
@@ -59,6 +60,7 @@ std::vector<TestCase> cases() {
         cs.push_back(c);
       }
   // Batched leading dims; f16 weights with f32 activations; f16 inputs -> f32 output.
+  cs.push_back({"k0_bias/f32", {{{3, 0}, DType::f32}, {{5, 0}, DType::f32}, {{5}, DType::f32}}});
   cs.push_back({"batched/f32", {{{2, 3, 17, 40}, DType::f32}, {{24, 40}, DType::f32}, {{24}, DType::f32}}});
   cs.push_back({"f32x_f16w", {{{33, 200}, DType::f32}, {{70, 200}, DType::f16}, {{70}, DType::f32}}});
   cs.push_back({"f32x_bf16w", {{{33, 200}, DType::f32}, {{70, 200}, DType::bf16}}});

@@ -7,7 +7,8 @@ void linear(const Ins& in, Outs& out, const Attrs&) {
   const auto& x = in[0];
   const auto& w = in[1];
   int64_t K = x.shape.back();
-  int64_t M = x.numel() / (K ? K : 1);
+  int64_t M = 1;
+  for (size_t i = 0; i + 1 < x.shape.size(); ++i) M *= x.shape[i];
   int64_t N = w.shape[0];
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {

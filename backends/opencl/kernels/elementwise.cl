@@ -11,17 +11,17 @@
     const IT d = (IT)dims.s##c;              \
     const IT q = rem / d;                    \
     const IT r = rem - q * d;                \
-    ia += r * (IT)sa.s##c;                   \
-    ib += r * (IT)sb.s##c;                   \
+    ja += r * (IT)sa.s##c;                   \
+    jb += r * (IT)sb.s##c;                   \
     rem = q;                                 \
   }
 #define TS_BCAST_INDEX(IT, i_in, ia_out, ib_out)                                                 \
   {                                                                                             \
-    IT rem = (IT)(i_in), ia = 0, ib = 0;                                                        \
+    IT rem = (IT)(i_in), ja = 0, jb = 0;                                                        \
     TS_BCAST_DIM(IT, 7) TS_BCAST_DIM(IT, 6) TS_BCAST_DIM(IT, 5) TS_BCAST_DIM(IT, 4)              \
     TS_BCAST_DIM(IT, 3) TS_BCAST_DIM(IT, 2) TS_BCAST_DIM(IT, 1) TS_BCAST_DIM(IT, 0)              \
-    ia_out = (ulong)ia;                                                                         \
-    ib_out = (ulong)ib;                                                                         \
+    ia_out = (ulong)ja;                                                                         \
+    ib_out = (ulong)jb;                                                                         \
   }
 
 #define TS_DEFINE_BINARY(NAME, EXPR, D)                                                           \
