@@ -175,7 +175,11 @@ _tsetup_main() {
   else
     _tsetup_say "check: no .device dir (carry .device with the staged binaries)"
   fi
-  export PATH="$repo/.device:$repo/.device/bin:$PATH"
+  # Staged binaries and the tools from .debs (clinfo) on PATH.
+  for f in "$TDEPS/usr/bin" "$repo/.device/bin" "$repo/.device"; do
+    [ -d "$f" ] || continue
+    case ":$PATH:" in *":$f:"*) ;; *) export PATH="$f:$PATH" ;; esac
+  done
   return 0
 }
 
