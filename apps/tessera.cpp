@@ -4,6 +4,7 @@
 //   tessera check [--op NAME|all] [--backends LIST] [--scale]
 //                                        parity of ops vs their float64 reference on each device
 //   tessera bench gemm [--backends LIST] [--dtypes f32,f16] [--sizes 4096,MxNxK] [--csv FILE]
+//   tessera bench sdpa [--backends LIST] [--dtypes f32,bf16] [--tokens 4096,16384] [--heads 12] [--head-dims 128]
 // LIST: comma-separated backends or devices (cpu, opencl, vulkan:0, vulkan:NVIDIA).
 // Global: --fallback cpu (run ops a backend lacks on the CPU, logged once per op).
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "bench/gemm_bench.hpp"
+#include "bench/sdpa_bench.hpp"
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
 #include "ops/parity.hpp"
@@ -161,17 +163,65 @@ int cmd_check(const Args& a) {
   return failed ? 1 : 0;
 }
 
-int cmd_bench(const Args& a) {
-  if (a.pos.size() < 2 || a.pos[1] != "gemm") throw UsageError("usage: tessera bench gemm [--backends LIST] ...");
-  auto devs = select_devices(a.get("backends"));
+std::vector<DType> parse_dtypes(const std::string& list) {
   std::vector<DType> dtypes;
-  for (auto& s : split(a.get("dtypes", "f32,f16"))) {
+  for (auto& s : split(list)) {
     try {
       dtypes.push_back(dtype_from_name(s));
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
   }
+  return dtypes;
+}
+
+std::vector<int64_t> parse_ints(const std::string& list) {
+  std::vector<int64_t> out;
+  for (auto& s : split(list)) {
+    char* end = nullptr;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (!end || *end || v <= 0) throw UsageError(fmt::format("bad number '{}'", s));
+    out.push_back(v);
+  }
+  return out;
+}
+
+int cmd_bench_sdpa(const Args& a) {
+  auto devs = select_devices(a.get("backends"));
+  auto dtypes = parse_dtypes(a.get("dtypes", "f32,bf16"));
+  auto tokens = parse_ints(a.get("tokens", "4096,16384"));
+  auto heads = parse_ints(a.get("heads", "12"));
+  auto dims = parse_ints(a.get("head-dims", "128"));
+  std::vector<bench::SdpaResult> rs;
+  for (auto* d : devs)
+    for (auto t : dtypes)
+      for (auto h : heads)
+        for (auto hd : dims)
+          for (auto n : tokens) {
+            if ((d->backend() == "cpu" || d->info().software) && n * n * h > (int64_t(8192) * 8192 * 2)) {
+              std::fprintf(stderr, "skip N=%ld heads=%ld on %s (too slow for a CPU device)\n", n, h, d->id().c_str());
+              continue;
+            }
+            try {
+              rs.push_back(bench::bench_sdpa(*d, t, n, h, hd));
+              bench::print_sdpa_table({rs.back()}, rs.size() == 1);
+              std::fflush(stdout);
+            } catch (const Error& e) {
+              std::fprintf(stderr, "%s %s N=%ld: %s\n", d->id().c_str(), dtype_name(t), n, e.what());
+            }
+          }
+  std::printf("\nsummary\n");
+  bench::print_sdpa_table(rs);
+  if (a.flag("csv")) bench::write_sdpa_csv(rs, a.get("csv"));
+  return 0;
+}
+
+int cmd_bench(const Args& a) {
+  if (a.pos.size() >= 2 && a.pos[1] == "sdpa") return cmd_bench_sdpa(a);
+  if (a.pos.size() < 2 || a.pos[1] != "gemm")
+    throw UsageError("usage: tessera bench gemm|sdpa [--backends LIST] ... (see tessera --help)");
+  auto devs = select_devices(a.get("backends"));
+  auto dtypes = parse_dtypes(a.get("dtypes", "f32,f16"));
   std::vector<bench::GemmShape> shapes;
   for (auto& s : split(a.get("sizes", "1024,4096"))) {
     int64_t m, n, k;
@@ -210,6 +260,8 @@ void usage() {
       "  check [--op NAME|all] [--backends LIST] [--scale]\n"
       "                                       parity vs float64 references\n"
       "  bench gemm [--backends LIST] [--dtypes f32,f16] [--sizes 4096,MxNxK] [--csv FILE]\n"
+      "  bench sdpa [--backends LIST] [--dtypes f32,bf16] [--tokens 4096,16384] [--heads 12]\n"
+      "             [--head-dims 128] [--csv FILE]\n"
       "options: --fallback cpu   run ops a backend lacks on the CPU (logged once per op)\n"
       "env: TESSERA_LOG=trace|debug|info|warn|error  TESSERA_FALLBACK=cpu\n");
 }
