@@ -107,6 +107,10 @@ void OpRegistry::dispatch(const std::string& name, OpArgs& args) {
       TESSERA_CHECK(!t.defined() || &t.device() == &dev,
                     "op '{}': tensor {} is not on {} like the first input; move it with .to(device)", name, t.desc(),
                     dev.id());
+  // Nothing to compute when every output is empty (e.g. [0, 3] + [3]): no kernel runs.
+  bool all_empty = !args.out.empty();
+  for (auto& t : args.out) all_empty = all_empty && t.numel() == 0;
+  if (all_empty) return;
   std::string why = supports(name, dev, args);
   if (why.empty()) {
     kernels_.at(name).at(dev.backend()).fn(dev, args);

@@ -40,6 +40,7 @@ std::vector<TestCase> binary_cases() {
     c("bcast_both", {4, 1, 33}, {5, 1});
     c("bcast_scalar", {3, 7, 11, 13}, {1});
     c("rank6", {2, 1, 3, 1, 5, 7}, {1, 4, 3, 6, 1, 7});
+    c("empty", {0, 3}, {3});
   }
   // Values above the f16 range stay finite in f32/bf16.
   cs.push_back({"large_values/f32", {{{4097}, DType::f32}, {{4097}, DType::f32}}, {}, -1e6, 1e6});
