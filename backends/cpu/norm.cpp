@@ -38,9 +38,9 @@ void layer_norm(Device&, OpArgs& a) {
     double mean = 0;
     for (int64_t c = 0; c < C; ++c) mean += x[c];
     float m = float(mean / C);
-    float var = 0;
-    for (int64_t c = 0; c < C; ++c) var += (x[c] - m) * (x[c] - m);
-    float inv = 1.f / std::sqrt(var / C + eps);
+    double var = 0;  // centred second pass, summed in double: exact enough for offset data
+    for (int64_t c = 0; c < C; ++c) var += double(x[c] - m) * double(x[c] - m);
+    float inv = 1.f / std::sqrt(float(var / C) + eps);
     for (int64_t c = 0; c < C; ++c) y[c] = w ? (x[c] - m) * inv * w[c] + b[c] : (x[c] - m) * inv;
   });
 }

@@ -196,6 +196,7 @@ class ClBackend : public Backend {
     ClLimits lim;
     lim.max_alloc_bytes = info.max_alloc_bytes;
     lim.max_work_group_size = std::max<size_t>(1, device_val<size_t>(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, 1));
+    lim.local_mem_bytes = device_val<cl_ulong>(d, CL_DEVICE_LOCAL_MEM_SIZE);
     lim.compiler_available = device_val<cl_bool>(d, CL_DEVICE_COMPILER_AVAILABLE, CL_TRUE) != CL_FALSE;
     lim.int64 = info.int64;
     lim.platform_name = p.name;

@@ -33,6 +33,7 @@ class ClBuffer : public Buffer {
 struct ClLimits {
   uint64_t max_alloc_bytes = 0;
   size_t max_work_group_size = 1;
+  uint64_t local_mem_bytes = 0;   // CL_DEVICE_LOCAL_MEM_SIZE
   bool compiler_available = true;
   bool int64 = true;              // 64-bit integers in kernels (FULL_PROFILE or cl_khr_int64)
   std::string platform_name;

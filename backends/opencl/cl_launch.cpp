@@ -59,6 +59,49 @@ void Launch::run_1d(uint64_t n) {
   }
 }
 
+size_t Launch::max_local() const {
+  return std::max<size_t>(1, std::min(dev_.programs().work_group_size(kernel_), dev_.limits().max_work_group_size));
+}
+
+size_t Launch::pow2_local(size_t cap) const {
+  size_t lim = std::min(cap, max_local()), p2 = 1;
+  while (p2 * 2 <= lim) p2 *= 2;
+  return p2;
+}
+
+void Launch::run_groups(uint64_t groups0, uint64_t groups1, size_t local) {
+  if (groups0 == 0 || groups1 == 0) return;
+  TESSERA_CHECK(local >= 1 && local <= max_local(),
+                "kernel {} on {} ({}) needs work-groups of {} items; the kernel/device allows at most {}", name_,
+                dev_.id(), dev_.info().name, local, max_local());
+  const uint64_t chunk = std::max<uint64_t>(1, max_launch_items() / (uint64_t(local) * groups1));
+  const cl_uint base_idx = next_;
+  for (uint64_t g0 = 0; g0 < groups0; g0 += chunk) {
+    const uint64_t count = std::min<uint64_t>(chunk, groups0 - g0);
+    next_ = base_idx;
+    arg(cl_ulong(g0));
+    size_t global[2] = {size_t(count * local), size_t(groups1)};
+    size_t loc[2] = {local, 1};
+    cl_check(clEnqueueNDRangeKernel(dev_.queue(), kernel_, groups1 > 1 ? 2 : 1, nullptr, global, loc, 0, nullptr,
+                                    nullptr),
+             fmt::format("clEnqueueNDRangeKernel({}, {} x {} groups of {}) on {}", name_, count, groups1, local,
+                         dev_.id()));
+  }
+}
+
+size_t row_local(const Launch& l, uint64_t len, size_t cap) {
+  size_t want = 1;
+  while (want < len && want < cap) want *= 2;
+  return l.pow2_local(want);
+}
+
+TempBuffer temp_buffer(ClDevice& dev, size_t bytes) {
+  TempBuffer t;
+  t.buf = dev.allocate(std::max<size_t>(bytes, 4));
+  t.mem = static_cast<ClBuffer&>(*t.buf).mem();
+  return t;
+}
+
 uint64_t elem_offset(const Tensor& t) {
   size_t es = dtype_size(t.dtype());
   TESSERA_CHECK(t.offset_bytes() % es == 0, "tensor {} starts at byte offset {}, not a multiple of its element size",

@@ -171,9 +171,9 @@ std::string program_source(const std::string& module) {
   return s;
 }
 
-const char* ProgramCache::build_options() {
+const char* ProgramCache::build_options() const {
   // No fast-math flags: results must round exactly like the CPU backend.
-  return "-cl-std=CL1.2";
+  return dev_.info().software ? "-cl-std=CL1.2 -DTS_CPU_DEVICE=1" : "-cl-std=CL1.2";
 }
 
 ProgramCache::~ProgramCache() {

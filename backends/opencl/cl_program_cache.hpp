@@ -33,7 +33,10 @@ class ProgramCache {
   // CL_KERNEL_WORK_GROUP_SIZE of a kernel from kernel().
   size_t work_group_size(cl_kernel k);
 
-  static const char* build_options();
+  // "-cl-std=CL1.2" (no fast-math flags), plus -DTS_CPU_DEVICE=1 on CPU
+  // devices (PoCL), where kernels skip the full-unroll pragmas that GPUs need
+  // to keep small private arrays in registers.
+  const char* build_options() const;
 
  private:
   cl_program program(const std::string& module);  // mu_ held

@@ -30,9 +30,63 @@ inline ushort ts_f32_to_bf16(float f) {
 #define TS_STORE_f16(p, i, v) vstore_half_rte((v), (size_t)(i), (__global half*)(p))
 #define TS_STORE_bf16(p, i, v) ((p)[i] = ts_f32_to_bf16(v))
 
+// Four consecutive elements from p + i as a float4 (vloadn needs only element
+// alignment, so any i works).
+#define TS_LOAD4_f32(p, i) vload4(0, (p) + (i))
+#define TS_LOAD4_f16(p, i) vload_half4(0, (__global const half*)((p) + (i)))
+#define TS_LOAD4_bf16(p, i) as_float4(convert_uint4(vload4(0, (p) + (i))) << 16)
+
 // Every 1-D kernel takes (ulong base, ulong n) as its last two arguments: it
 // handles element base + get_global_id(0), which the host launches in chunks
 // of at most 2^30 work-items, the global size rounded up to the work-group size.
 #define TS_INDEX_OR_RETURN(base, n)           \
   const ulong i = (base) + get_global_id(0); \
   if (i >= (n)) return
+
+// Full unrolling of a loop with a compile-time trip count, usable inside
+// macros: keeps small private arrays indexed by the loop counter in GPU
+// registers. Not on CPU devices (TS_CPU_DEVICE, set by the host for PoCL),
+// where it made the attention kernel twice as slow.
+#if defined(TS_CPU_DEVICE)
+#define TS_UNROLL
+#else
+#define TS_UNROLL _Pragma("unroll")
+#endif
+
+// Kernels launched by Launch::run_groups take (ulong group_base) last: their
+// work-group index along dim 0 is group_base + get_group_id(0). run_groups
+// launches the exact number of groups asked for.
+//
+// Kernels with barriers never `return` early, not even on a condition that is
+// uniform over the work-group and never true: PoCL 3.1 (pthread device) then
+// computed wrong local-memory reductions for a few work-groups at random.
+// Out-of-range groups or items are masked instead.
+#define TS_GROUP(group_base) ((group_base) + (ulong)get_group_id(0))
+
+// Work-group reductions over get_local_size(0) items (a power of two, at most
+// the size of `red`). Every item of the group must call them (uniform control
+// flow); every item gets the result. The leading barrier lets `red` be reused
+// by consecutive reductions.
+inline float ts_wg_sum(__local float* red, float v) {
+  const uint lid = get_local_id(0);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  red[lid] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint s = get_local_size(0) / 2; s > 0; s >>= 1) {
+    if (lid < s) red[lid] += red[lid + s];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  return red[0];
+}
+
+inline float ts_wg_max(__local float* red, float v) {
+  const uint lid = get_local_id(0);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  red[lid] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint s = get_local_size(0) / 2; s > 0; s >>= 1) {
+    if (lid < s) red[lid] = fmax(red[lid], red[lid + s]);
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  return red[0];
+}
