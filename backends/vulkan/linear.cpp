@@ -1,13 +1,17 @@
 // Vulkan linear: y[M,N] = x[M,K] . w[N,K]^T (+ bias[N]), f32 accumulation.
 // Paths:
-//   gemm_coopmat_nv  f16 x and w on devices with VK_NV_cooperative_matrix
-//                    (tensor cores: f16 fragments, f32 accumulators)
+//   gemm_cm_*        f16 x and w on devices with VK_NV_cooperative_matrix
+//                    (tensor cores: f16 fragments, f32 accumulators); variants
+//                    of shaders/gemm_coopmat_nv.comp in kCoopVariants, the
+//                    first that runs is the default (16-byte aligned rows);
+//                    rows that are not 16-byte aligned (K % 8 != 0) take
+//                    gemm_cm_256x128_s1p1_w16 (measured best there)
 //   gemm_128         portable 128x128 tiles, 8x8 per invocation (large
-//                    problems on hardware GPUs)
+//                    problems on hardware GPUs; f32/bf16 and mixed dtypes)
 //   gemm_64          portable 64x64 tiles, 4x4 per invocation
 // TESSERA_VK_GEMM=128|64|coopmat|<coopmat variant shader name> forces a path
 // (for tests and benchmarks; coopmat falls back to the portable path where it
-// cannot run).
+// cannot run). Tuning log with H100 measurements: GEMM_NOTES.md.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -29,21 +33,24 @@ std::string forced_path() {
   return e ? e : "";
 }
 
-// Variants of shaders/gemm_coopmat_nv.comp (CMakeLists.txt builds the same table).
+// Variants of shaders/gemm_coopmat_nv.comp (CMakeLists.txt builds the same table;
+// the fields are its -D values). diag != 0: a timing-only diagnostic build
+// (wrong results, see the shader's DIAG), never chosen unless named.
 struct CoopVariant {
   const char* shader;
-  uint32_t tm, tn, tk, wg_m, wg_n, stages, cm_m, cm_n, cm_k;
+  uint32_t tm, tn, tk, wg_m, wg_n, stages, prefetch, pad, cm_m, cm_n, cm_k, diag;
   uint32_t threads() const { return 32 * wg_m * wg_n; }
   uint32_t shared_bytes() const {
-    return std::max(stages * (tm + tn) * (tk + 8) * 2, wg_m * wg_n * cm_m * cm_n * 4);
+    return std::max(stages * (tm + tn) * (tk + pad) * 2, wg_m * wg_n * cm_m * (tn / wg_n + 4) * 4);
   }
 };
 constexpr CoopVariant kCoopVariants[] = {
-    {"gemm_coopmat_nv", 128, 128, 32, 2, 4, 2, 16, 16, 16},
-    {"gemm_coopmat_nv_sb", 128, 128, 32, 2, 4, 1, 16, 16, 16},
-    {"gemm_coopmat_nv_w4", 128, 128, 32, 2, 2, 2, 16, 16, 16},
-    {"gemm_coopmat_nv_256x128", 256, 128, 32, 4, 2, 1, 16, 16, 16},
-    {"gemm_coopmat_nv_16x8", 128, 128, 32, 2, 4, 2, 16, 8, 16},
+    // H100: 154-168 TFLOP/s on 4096^3 and the 8192-token model shapes.
+    {"gemm_cm_128x128k64_s1p1_w16", 128, 128, 64, 4, 4, 1, 1, 8, 16, 16, 16, 0},
+    // H100: 131-142; best of those measured with element loads (K % 8 != 0).
+    {"gemm_cm_256x128_s1p1_w16", 256, 128, 32, 4, 4, 1, 1, 8, 16, 16, 16, 0},
+    // H100: 131-142.
+    {"gemm_cm_128x128_s2p1_w16", 128, 128, 32, 4, 4, 2, 1, 8, 16, 16, 16, 0},
 };
 
 bool runs_on(const CoopVariant& v, const Context& c) {
@@ -60,7 +67,7 @@ const CoopVariant* coopmat_variant(const Context& c, const std::string& want) {
   for (auto& v : kCoopVariants)
     if (want == v.shader && runs_on(v, c)) return &v;
   for (auto& v : kCoopVariants)
-    if (runs_on(v, c)) return &v;
+    if (!v.diag && runs_on(v, c)) return &v;
   return nullptr;
 }
 
@@ -89,9 +96,7 @@ void linear(Device& d, OpArgs& a) {
   const bool portable_forced = force == "64" || force == "128";
   // 16-byte loads need K and the offsets of x and w to be multiples of 8 elements.
   const bool aligned = K % 8 == 0 && ax.elem_off % 8 == 0 && aw.elem_off % 8 == 0;
-  // Measured on an H100: 128x128 double-buffered is best with 16-byte loads;
-  // with element loads (ragged K) the 256x128 tile is about twice as fast.
-  const std::string pick = force.empty() && !aligned ? "gemm_coopmat_nv_256x128" : force;
+  const std::string pick = force.empty() && !aligned ? "gemm_cm_256x128_s1p1_w16" : force;
   const CoopVariant* var = f16_in && !portable_forced ? coopmat_variant(ctx, pick) : nullptr;
   if (var) {
     const auto& p = dev.pipelines().get(var->shader, 4,
@@ -110,12 +115,16 @@ void linear(Device& d, OpArgs& a) {
   if (force == "128") big = true;
   if (force == "64") big = false;
   const uint32_t tile = big ? 128 : 64;
-  const auto& p = dev.pipelines().get(big ? "gemm_128" : "gemm_64", 4,
+  // 4-element (16-byte f32 / 8-byte f16, bf16) loads need K and the offsets of x and w to be multiples of 4.
+  const bool aligned4 = K % 4 == 0 && ax.elem_off % 4 == 0 && aw.elem_off % 4 == 0;
+  const char* portable = big ? "gemm_128" : "gemm_64";
+  const auto& p = dev.pipelines().get(portable, 4,
                                       {{1, dtype_code(x.dtype())},
                                        {2, dtype_code(w.dtype())},
                                        {3, bt},
                                        {4, dtype_code(y.dtype())},
-                                       {5, uint32_t(has_bias)}},
+                                       {5, uint32_t(has_bias)},
+                                       {6, uint32_t(aligned4)}},
                                       256);
   launch_2d(dev, p, binds, &pc, sizeof(pc), (N + tile - 1) / tile, (M + tile - 1) / tile, offsetof(GemmPush, tile_x0),
             offsetof(GemmPush, tile_y0));

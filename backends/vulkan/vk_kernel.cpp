@@ -52,6 +52,27 @@ std::string check_int64(const Device& dev) {
   return ctx.int64 ? "" : "the device lacks shaderInt64 (64-bit indices)";
 }
 
+uint64_t words_covering(DType t, uint64_t n, uint64_t elem_off) {
+  if (n == 0) return 0;
+  const uint64_t es = dtype_size(t);
+  const uint64_t b0 = elem_off * es, b1 = (elem_off + n) * es;
+  return (b1 + 3) / 4 - b0 / 4;
+}
+
+std::string check_nn(const Device& dev, const OpArgs& a) {
+  std::string why = check_int64(dev);
+  if (why.empty()) why = check_tensors(dev, a);
+  return why;
+}
+
+std::string check_loop_budget(const Device& dev, uint64_t iterations, const char* what) {
+  auto& ctx = static_cast<const VulkanDevice&>(dev).ctx();
+  if (!ctx.info.software || iterations <= 60000) return "";
+  return fmt::format(
+      "{} needs ~{} loop iterations per shader invocation; this CPU Vulkan implementation stops shaders after 65,535",
+      what, iterations);
+}
+
 void launch_1d(VulkanDevice& dev, const Pipeline& p, const std::vector<Binding>& binds, void* push,
                uint32_t push_bytes, uint64_t invocations) {
   if (invocations == 0) return;

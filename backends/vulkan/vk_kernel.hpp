@@ -42,4 +42,17 @@ void launch_1d(VulkanDevice& dev, const Pipeline& p, const std::vector<Binding>&
 void launch_2d(VulkanDevice& dev, const Pipeline& p, const std::vector<Binding>& binds, void* push,
                uint32_t push_bytes, uint64_t gx, uint64_t gy, uint32_t off_x, uint32_t off_y);
 
+// Output words (32-bit) covering n elements of dtype t that start `elem_off`
+// elements into a binding; for f32 this is n (one invocation per element).
+uint64_t words_covering(DType t, uint64_t n, uint64_t elem_off);
+
+// "" when the device can run the dense NN kernels (64-bit integers for the
+// dispatch base index, storage-buffer limits of check_tensors).
+std::string check_nn(const Device& dev, const OpArgs& a);
+
+// "" unless the device is a CPU implementation (llvmpipe / lavapipe ends any
+// shader invocation after 65,535 loop iterations in all, silently) and one
+// invocation of the job would run more than `iterations` allows.
+std::string check_loop_budget(const Device& dev, uint64_t iterations, const char* what);
+
 }  // namespace tessera::vk

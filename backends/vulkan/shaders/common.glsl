@@ -77,4 +77,138 @@ uint from_f32(float v, uint dt) {
   ((base) + uint64_t(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * uint64_t(gl_WorkGroupSize.x) + \
    uint64_t(gl_LocalInvocationID.x))
 
+// ---- Additions for the dense NN ops (wave 2) ----
+
+// Element `i` (binding-relative) of a uint[] buffer, as raw bits, for 1-, 2-
+// and 4-byte elements (es = element size). 8-byte elements: words 2i, 2i+1.
+#define LOAD_BITS(buf, es, i)                                                        \
+  ((es) == 4u ? buf[(i)]                                                             \
+              : ((buf[((i) * (es)) >> 2] >> ((((i) * (es)) & 3u) * 8u)) & ((1u << ((es) * 8u)) - 1u)))
+
+// Writes a 16-bit element into half of a word that another invocation may
+// own the other half of (atomic read-modify-write, as the GEMM epilogues).
+#define STORE_HALF_ATOMIC(buf, i, bits16)                  \
+  {                                                        \
+    uint sh_ = ((i) & 1u) * 16u;                           \
+    atomicAnd(buf[(i) >> 1], ~(0xffffu << sh_));           \
+    atomicOr(buf[(i) >> 1], ((bits16) & 0xffffu) << sh_);  \
+  }
+
+// Stores f32 value v as element i of dtype dt: f32 plain, 16-bit atomically.
+#define STORE_ELEM_ATOMIC(buf, dt, i, v)                     \
+  {                                                          \
+    if ((dt) == DT_F32) buf[(i)] = floatBitsToUint(v);       \
+    else STORE_HALF_ATOMIC(buf, (i), from_f32((v), (dt)))    \
+  }
+
+// Stores word w (binding-relative) of the 16-bit segment whose elements are
+// [first, last] (binding element indices, inclusive): the whole word when
+// both halves lie inside, else only the inside half, atomically (the other
+// half belongs to a neighbouring segment or another tensor). FN(e) gives
+// the f32 value of segment element e (segment-relative).
+#define STORE_SEGMENT_WORD16(buf, dt, w, first, last, FN)                                    \
+  {                                                                                          \
+    uint e0_ = (w) * 2u;                                                                     \
+    bool lo_ = e0_ >= (first), hi_ = e0_ + 1u <= (last);                                     \
+    if (lo_ && hi_) {                                                                        \
+      buf[(w)] = from_f32(FN(e0_ - (first)), dt) | (from_f32(FN(e0_ + 1u - (first)), dt) << 16); \
+    } else if (lo_) {                                                                        \
+      STORE_HALF_ATOMIC(buf, e0_, from_f32(FN(e0_ - (first)), dt))                           \
+    } else {                                                                                 \
+      STORE_HALF_ATOMIC(buf, e0_ + 1u, from_f32(FN(e0_ + 1u - (first)), dt))                 \
+    }                                                                                        \
+  }
+
+#define TX_INF uintBitsToFloat(0x7f800000u)
+
+// 2^e for e in [-126, 127], exact.
+float tx_pow2i(int e) { return uintBitsToFloat(uint(e + 127) << 23); }
+
+// Accurate f32 exp (Cephes expf: Cody-Waite reduction by ln 2 in two parts,
+// degree-6 polynomial; about 1.3 ulp). Builtin exp is an approximation on
+// some GPUs whose error grows with |x|.
+float tx_exp(float x) {
+  if (isnan(x)) return x;
+  if (x > 88.72283935546875) return TX_INF;
+  if (x < -103.972084045410) return 0.0;
+  precise float n = floor(x * 1.44269504088896341 + 0.5);
+  precise float r = x - n * 0.693359375;
+  r = r - n * -2.12194440e-4;
+  float z = r * r;
+  float p = (((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r + 4.1665795894e-2) * r +
+              1.6666665459e-1) * r + 5.0000001201e-1) * z + r + 1.0;
+  int e = int(n);
+  int e1 = e / 2;
+  return p * tx_pow2i(e1) * tx_pow2i(e - e1);
+}
+
+// Accurate f32 sin and cos (Cody-Waite reduction by pi/2 in three parts,
+// exact products for |x| < 2^13 * pi/2; Cephes sinf/cosf polynomials on
+// [-pi/4, pi/4]); absolute error < 1e-7 for |x| up to ~1e4. Builtin sin/cos
+// reduce large arguments with low precision on some GPUs.
+void tx_sincos(float x, out float s, out float c) {
+  precise float k = floor(x * 0.636619772367581343 + 0.5);
+  precise float r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.54978995489188216e-8;
+  float z = r * r;
+  float sr = ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
+  float cr = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
+  int q = int(k) & 3;
+  if (q == 0) {
+    s = sr;
+    c = cr;
+  } else if (q == 1) {
+    s = cr;
+    c = -sr;
+  } else if (q == 2) {
+    s = -sr;
+    c = -cr;
+  } else {
+    s = -cr;
+    c = sr;
+  }
+}
+
+// Accurate f32 erfc (port of FreeBSD msun s_erff.c erfcf: rational
+// approximations on [0, 0.84375), [0.84375, 1.25), [1.25, 1/0.35), [1/0.35, 28)
+// with exp(-x^2) split so that z^2 is exact). Relative error ~2e-7 where the
+// result is a normal f32.
+float tx_erfc(float x) {
+  uint hx = floatBitsToUint(x), ix = hx & 0x7fffffffu;
+  bool neg = (hx >> 31) != 0u;
+  if (ix >= 0x7f800000u) return isnan(x) ? x : (neg ? 2.0 : 0.0);
+  if (ix < 0x3f580000u) {  // |x| < 0.84375
+    if (ix < 0x33800000u) return 1.0 - x;
+    float z = x * x;
+    float r = 1.28379166e-01 + z * (-3.36030394e-01 + z * -1.86260219e-03);
+    float s = 1.0 + z * (3.12324286e-01 + z * (2.16070302e-02 + z * -1.98859419e-03));
+    float y = r / s;
+    if (x < 0.25) return 1.0 - (x + x * y);
+    r = x * y;
+    r += x - 0.5;
+    return 0.5 - r;
+  }
+  if (ix < 0x3fa00000u) {  // |x| < 1.25
+    float s = abs(x) - 1.0;
+    float P = 3.64939137e-06 + s * (4.15109694e-01 + s * (-1.65179938e-01 + s * 1.10914491e-01));
+    float Q = 1.0 + s * (6.02074385e-01 + s * (5.35934687e-01 + s * (1.68576106e-01 + s * 5.62181212e-02)));
+    const float erx = 8.42697144e-01;
+    return neg ? 1.0 + (erx + P / Q) : (1.0 - erx) - P / Q;
+  }
+  if (ix < 0x41300000u) {  // |x| < 28
+    float ax = abs(x), s = 1.0 / (ax * ax), R, S;
+    if (ix < 0x4036db6du) {  // |x| < 1/0.35
+      R = -9.87132732e-03 + s * (-5.53605914e-01 + s * (-2.17589188e+00 + s * -1.43268085e+00));
+      S = 1.0 + s * (5.45995426e+00 + s * (6.69798088e+00 + s * (1.43113089e+00 + s * -5.77397496e-02)));
+    } else {
+      if (neg && ix >= 0x40a00000u) return 2.0;  // x < -5
+      R = -9.86494310e-03 + s * (-6.25171244e-01 + s * (-6.16498327e+00 + s * (-1.66696873e+01 + s * -9.53764343e+00)));
+      S = 1.0 + s * (1.26884899e+01 + s * (4.51839523e+01 + s * (4.72810211e+01 + s * 8.93033314e+00)));
+    }
+    float z = uintBitsToFloat(floatBitsToUint(ax) & 0xffffe000u);
+    float r = tx_exp(-z * z - 0.5625) * tx_exp((z - ax) * (z + ax) + R / S);
+    return neg ? 2.0 - r / ax : r / ax;
+  }
+  return neg ? 2.0 : 0.0;
+}
+
 #endif

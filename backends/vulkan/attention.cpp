@@ -1,0 +1,127 @@
+// Vulkan sdpa: flash attention, never materialising the score matrix.
+//   attention_dv{64,128,256}  portable shared-memory kernel (any device; f32,
+//                             f16, bf16 storage; any q/k head dim, value head
+//                             dim up to 256): shaders/attention.comp
+//   attention_coopmat_nv_hd{64,128}
+//                             tensor cores (VK_NV_cooperative_matrix) for f16
+//                             q/k/v with D = Dv = 64 or 128: f16 fragments, f32
+//                             accumulators and softmax, P rounded to f16 for
+//                             P V: shaders/attention_coopmat_nv.comp. bf16
+//                             takes the portable kernel (its values may exceed
+//                             the f16 range).
+// TESSERA_VK_SDPA=portable|coopmat forces a path where it can run;
+// coopmat_emu runs the coopmat kernel's functional model (fragments emulated
+// in shared memory) on any device, for tests.
+// Dense [B, N, H, D] and varlen [T, H, D] + cu_seqlens (read on the device),
+// grouped-query attention, f32 scores / softmax statistics / accumulation.
+// Long jobs are split into launches of a bounded amount of work with a
+// submit between them, so that no single command batch runs for long (fence
+// waits are bounded by TESSERA_VK_TIMEOUT_S).
+#include <algorithm>
+#include <cstdlib>
+
+#include "backends/vulkan/vk_kernel.hpp"
+#include "core/error.hpp"
+#include "ops/attention.hpp"
+
+namespace tessera::vk {
+namespace {
+
+constexpr uint64_t kBQ = 64;  // query rows per workgroup (attention.comp)
+
+struct AttnPush {
+  uint32_t B, Tq, Tk, Nq, Nk, H, Hk, D, Dv;
+  uint32_t q_off, k_off, v_off, o_off, cq_off, ck_off;
+  float scale;
+  uint32_t tile_base, tile_x0, tile_y0;
+};
+
+ops::SdpaDims dims_of(const OpArgs& a) {
+  std::vector<Shape> shapes;
+  for (auto& t : a.in) shapes.push_back(t.shape());
+  return ops::sdpa_dims(shapes, a.attrs);
+}
+
+std::string forced_path() {
+  const char* e = std::getenv("TESSERA_VK_SDPA");
+  return e ? e : "";
+}
+
+// The coopmat kernel's shader for these dims on this device ("" when it cannot run).
+std::string coopmat_shader(const Context& c, const ops::SdpaDims& dm, DType t, const std::string& force) {
+  if (t != DType::f16 || dm.D != dm.Dv || (dm.D != 64 && dm.D != 128)) return "";
+  const std::string hd = std::to_string(dm.D);
+  if (force == "coopmat_emu") return find_spirv("attention_coopmat_emu_hd" + hd) ? "attention_coopmat_emu_hd" + hd : "";
+  if (force == "portable") return "";
+  const std::string name = "attention_coopmat_nv_hd" + hd;
+  if (!find_spirv(name) || !c.coopmat_nv || !c.float16 || c.subgroup_size != 32 || !c.subgroup_basic) return "";
+  bool shape = false;
+  for (auto& s : c.coopmat_f16) shape = shape || (s.m == 16 && s.n == 16 && s.k == 16);
+  // Shared memory: K, V (32 x (HD + 8) halves each), 4 x 2 KiB scores, 4 x 1.25 KiB P, row state.
+  const uint64_t shared = 2 * 32 * (dm.D + 8) * 2 + 4 * 2048 + 4 * 1280 + 1296;
+  return shape && shared <= c.max_shared ? name : "";
+}
+
+uint32_t dv_variant(int64_t Dv) { return Dv <= 64 ? 64 : Dv <= 128 ? 128 : Dv <= 256 ? 256 : 0; }
+
+void sdpa(Device& d, OpArgs& a) {
+  auto& dev = as_vulkan(d);
+  auto lock = dev.lock();
+  const Context& ctx = dev.ctx();
+  const auto dm = dims_of(a);
+  Tensor& o = a.out[0];
+  if (o.numel() == 0) return;
+  const Tensor &q = a.in[0], &k = a.in[1], &v = a.in[2];
+  auto aq = tensor_arg(q, false), ak = tensor_arg(k, false), av = tensor_arg(v, false), ao = tensor_arg(o, true);
+  auto acq = dm.varlen ? tensor_arg(a.in[3], false) : aq;  // dense: never read
+  auto ack = dm.varlen ? tensor_arg(a.in[4], false) : aq;
+  const uint64_t Tq = dm.varlen ? uint64_t(dm.Nq) : uint64_t(dm.B * dm.Nq);
+  const uint64_t Tk = dm.varlen ? uint64_t(dm.Nk) : uint64_t(dm.B * dm.Nk);
+  AttnPush pc{uint32_t(dm.B), uint32_t(Tq), uint32_t(Tk), uint32_t(dm.varlen ? 0 : dm.Nq),
+              uint32_t(dm.varlen ? 0 : dm.Nk), uint32_t(dm.H), uint32_t(dm.Hk), uint32_t(dm.D), uint32_t(dm.Dv),
+              uint32_t(aq.elem_off), uint32_t(ak.elem_off), uint32_t(av.elem_off), uint32_t(ao.elem_off),
+              uint32_t(acq.elem_off), uint32_t(ack.elem_off), float(dm.scale), 0, 0, 0};
+  std::vector<Binding> binds{aq.bind, ak.bind, av.bind, ao.bind, acq.bind, ack.bind};
+  const std::string cm = coopmat_shader(ctx, dm, q.dtype(), forced_path());
+  // Vector loads (4 elements, or 8 halves for coopmat) when every row and tensor start is a
+  // multiple of that many elements (and the bindings start 16-byte aligned).
+  const uint64_t vec = cm.empty() ? 4 : 8;
+  bool aligned = dm.D % vec == 0 && dm.Dv % vec == 0;
+  for (auto* t : {&aq, &ak, &av}) aligned = aligned && t->elem_off % vec == 0 && t->bind.offset % 16 == 0;
+  const Pipeline& p =
+      !cm.empty()
+          ? dev.pipelines().get(cm, 6, {{2, uint32_t(dm.varlen)}, {3, uint32_t(aligned)}}, 128)
+          : dev.pipelines().get("attention_dv" + std::to_string(dv_variant(dm.Dv)), 6,
+                                {{1, dtype_code(q.dtype())}, {2, uint32_t(dm.varlen)}, {3, uint32_t(aligned)}}, 256);
+
+  // Work per query tile (multiply-adds; the whole key range bounds a varlen
+  // tile's keys), and tiles per launch within the budget.
+  const uint64_t tiles = (Tq + kBQ - 1) / kBQ;
+  const uint64_t keys = dm.varlen ? Tk : uint64_t(dm.Nk);
+  const uint64_t per_tile = std::max<uint64_t>(1, kBQ * keys * uint64_t(dm.D + dm.Dv) * uint64_t(dm.H));
+  const uint64_t budget = ctx.info.software ? (uint64_t(1) << 33) : (uint64_t(1) << 40);
+  const uint64_t chunk = std::clamp<uint64_t>(budget / per_tile, 1, tiles);
+  for (uint64_t t0 = 0; t0 < tiles; t0 += chunk) {
+    pc.tile_base = uint32_t(t0);
+    launch_2d(dev, p, binds, &pc, sizeof(pc), std::min(chunk, tiles - t0), uint64_t(dm.H),
+              offsetof(AttnPush, tile_x0), offsetof(AttnPush, tile_y0));
+    if (chunk < tiles) dev.stream().flush();
+  }
+}
+
+std::string supports(const Device& d, const OpArgs& a) {
+  std::string why = check_nn(d, a);
+  if (!why.empty()) return why;
+  const auto dm = dims_of(a);
+  if (dv_variant(dm.Dv) == 0)
+    return fmt::format("value head dim {} exceeds 256 (the flash kernel keeps the output row in registers)", dm.Dv);
+  // Per key tile of 64: 1 + ceil(D / 16) + 64 / VCH loop iterations (the longest sequence bounds a varlen one).
+  const uint64_t keys = uint64_t(dm.Nk);  // dense: per batch; varlen: all k rows (bounds any tile)
+  const uint64_t per_tile = 1 + (uint64_t(dm.D) + 15) / 16 + 64 / (2048 / dv_variant(dm.Dv));
+  return check_loop_budget(d, (keys + 63) / 64 * per_tile + 64, "attention over this many keys");
+}
+
+TESSERA_REGISTER_KERNEL("sdpa", "vulkan", sdpa, supports);
+
+}  // namespace
+}  // namespace tessera::vk
