@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,11 @@ struct TestCase {
   // Fixed contents for some inputs (e.g. cu_seqlens offsets): values[i], when
   // non-empty, replaces the random fill of input i.
   std::vector<std::vector<double>> values;
+  // Custom inputs (unique sparse coordinates, meshes, hash keys, ...): called
+  // after the random/fixed fill with the case's generator; may overwrite the
+  // values and change the shapes of the inputs (values must be representable
+  // in each input's dtype). Lets every case still draw fresh data per seed.
+  std::function<void(std::mt19937_64& rng, std::vector<HostTensor>& inputs)> generate;
 };
 
 struct OpDef {
@@ -66,6 +72,14 @@ struct OpDef {
   std::function<std::vector<TestCase>()> cases;
   // NMSE threshold for an output of dtype `t`, given the inputs' descriptions.
   std::function<double(DType out, const std::vector<TensorDesc>& in, const Attrs&)> tolerance;
+  // Optional: replaces the per-output NMSE comparison for ops whose correct
+  // result is not unique (a hash table's slot layout, a BVH's node order,
+  // ties between equidistant faces). Returns "" when `got` is a valid result
+  // for `in` (using `ref`, the reference's result, as it likes), otherwise what
+  // is wrong. Unwritten (poisoned) elements must make it fail.
+  std::function<std::string(const std::vector<HostTensor>& in, const std::vector<HostTensor>& got,
+                             const std::vector<HostTensor>& ref, const Attrs& attrs)>
+      check;
 };
 
 using KernelFn = std::function<void(Device&, OpArgs&)>;
