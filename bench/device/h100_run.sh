@@ -25,10 +25,13 @@ if has tests; then
   done
   TESSERA_VK_MAX_WORKGROUPS=4 TESSERA_TEST_BACKENDS=vulkan .device/tessera_tests --gtest_brief=1 \
     --gtest_filter='Parity_*add*:Parity_*scale*:Parity_*cast*' 2>&1 | tail -n 5
+  # The portable sdpa kernel on the same GPU (the default there is the coopmat one).
+  TESSERA_VK_SDPA=portable TESSERA_TEST_BACKENDS=vulkan .device/tessera_tests --gtest_brief=1 \
+    --gtest_filter='Parity_*sdpa*' 2>&1 | tail -n 5
 fi
 if has scale; then
   for b in opencl vulkan; do
-    TESSERA_TEST_SCALE=1 TESSERA_TEST_BACKENDS=$b timeout 400 .device/tessera_tests --gtest_brief=1 \
+    TESSERA_TEST_SCALE=1 TESSERA_TEST_BACKENDS=$b timeout ${SCALE_TIMEOUT:-240} .device/tessera_tests --gtest_brief=1 \
       --gtest_filter='ParityScale*' 2>&1 | tee "$OUT/scale_$b.log" | grep -E "^  |FAILED|PASSED"
   done
 fi
