@@ -13,9 +13,20 @@ LinearDims linear_dims(const Shape& x, const Shape& w) {
   return {M, w[0], x.back()};
 }
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, std::optional<DType> out) {
+LinearAct linear_activation(const Attrs& a) {
+  const std::string act = a.get_str("activation", "none");
+  if (act == "none") return LinearAct::none;
+  if (act == "gelu") return LinearAct::gelu;
+  if (act == "gelu_tanh") return LinearAct::gelu_tanh;
+  if (act == "silu") return LinearAct::silu;
+  throw Error(fmt::format("op 'linear': activation '{}' is not one of none, gelu, gelu_tanh, silu", act));
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, std::optional<DType> out,
+              const std::string& activation) {
   Attrs a;
   if (out) a.set("dtype", *out);
+  if (activation != "none") a.set("activation", activation);
   std::vector<Tensor> in{x, w};
   if (bias) in.push_back(*bias);
   return OpRegistry::get().call("linear", in, a)[0];
@@ -39,6 +50,7 @@ std::vector<TensorDesc> infer(const std::vector<TensorDesc>& in, const Attrs& a)
                   dtype_name(in[2].dtype), shape_str(in[2].shape));
   TESSERA_CHECK(a.get_str("acc", "f32") == "f32", "op 'linear': accumulation '{}' is not offered; only f32",
                 a.get_str("acc"));
+  linear_activation(a);  // validates the name
   Shape y = x.shape;
   y.back() = w.shape[0];
   return {{y, a.get_dtype("dtype", x.dtype)}};
@@ -67,6 +79,19 @@ std::vector<TestCase> cases() {
   cs.push_back({"f16->f32out", {{{65, 130}, DType::f16}, {{66, 130}, DType::f16}}, Attrs().set("dtype", DType::f32)});
   // Activations above the f16 range with bf16 storage, f32 accumulation.
   cs.push_back({"big_acts/bf16", {{{40, 256}, DType::bf16}, {{48, 256}, DType::bf16}}, {}, -3e3, 3e3});
+  // Fused activation epilogues (after the bias, before rounding), incl. values
+  // where gelu's erf/tanh tails and silu's exp matter.
+  for (const char* act : {"gelu", "gelu_tanh", "silu"})
+    for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+      TestCase c{fmt::format("act_{}_129x257x65+b/{}", act, dtype_name(t)),
+                 {{{129, 65}, t}, {{257, 65}, t}, {{257}, DType::f32}},
+                 Attrs().set("activation", std::string(act)), -1.5, 1.5};
+      cs.push_back(c);
+    }
+  cs.push_back({"act_silu_batched_nobias/f32", {{{2, 33, 48}, DType::f32}, {{80, 48}, DType::f32}},
+                Attrs().set("activation", std::string("silu"))});
+  cs.push_back({"act_gelu_tanh_f16w/f32", {{{64, 256}, DType::f32}, {{200, 256}, DType::f16}, {{200}, DType::f16}},
+                Attrs().set("activation", std::string("gelu_tanh"))});
   // Scale: a model-sized GEMM.
   TestCase big{"2048x2048x2048/f16", {{{2048, 2048}, DType::f16}, {{2048, 2048}, DType::f16}}};
   big.scale = true;

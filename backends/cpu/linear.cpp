@@ -2,6 +2,10 @@
 // widened to f32 first (exact), so every dtype goes through the same GEMM.
 #include <cblas.h>
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <cmath>
 #include <vector>
 
 #include "backends/cpu/cpu_device.hpp"
@@ -16,6 +20,24 @@ const float* as_f32(const Tensor& t, std::vector<float>& tmp) {
   tmp.resize(size_t(t.numel()));
   to_f32(data<char>(t), t.dtype(), tmp.data(), t.numel());
   return tmp.data();
+}
+
+// The fused epilogue, in f32 on the f32 result (before the one rounding).
+void apply_activation(ops::LinearAct act, float* v, int64_t n) {
+  if (act == ops::LinearAct::none) return;
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, 1 << 14), [&](const tbb::blocked_range<int64_t>& r) {
+    for (int64_t i = r.begin(); i < r.end(); ++i) {
+      const float x = v[i];
+      switch (act) {
+        case ops::LinearAct::gelu: v[i] = 0.5f * x * (1.f + std::erf(x * float(M_SQRT1_2))); break;
+        case ops::LinearAct::gelu_tanh:
+          v[i] = 0.5f * x * (1.f + std::tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+          break;
+        case ops::LinearAct::silu: v[i] = x / (1.f + std::exp(-x)); break;
+        default: break;
+      }
+    }
+  });
 }
 
 void linear(Device&, OpArgs& a) {
@@ -40,6 +62,7 @@ void linear(Device&, OpArgs& a) {
                   int(d.K), beta, out, int(d.N));
     }
   }
+  apply_activation(ops::linear_activation(a.attrs), out, y.numel());
   if (y.dtype() != DType::f32) from_f32(out, data<char>(y), y.dtype(), y.numel());
 }
 

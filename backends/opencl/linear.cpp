@@ -11,6 +11,7 @@
 #include "backends/opencl/cl_launch.hpp"
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
+#include "ops/linear.hpp"
 
 namespace tessera::opencl {
 namespace {
@@ -151,6 +152,11 @@ void linear(Device& d, OpArgs& a) {
       throw Error(msg);
     }
   }
+
+  // Fused epilogue: in place on the f32 result, before the one rounding.
+  static const char* kAct[] = {nullptr, "gelu_erf_f32", "gelu_tanh_f32", "silu_f32"};
+  if (const char* k = kAct[uint32_t(ops::linear_activation(a.attrs))])
+    Launch(dev, "activation", k).buffer(c.mem, c.offset).buffer(c.mem, c.offset).run_1d(M * N);
 
   if (y.dtype() != DType::f32)
     enqueue_cast(dev, c.mem, 0, DType::f32, mem_of(y), elem_offset(y), y.dtype(), M * N);

@@ -18,6 +18,7 @@
 
 #include "backends/vulkan/vk_kernel.hpp"
 #include "core/error.hpp"
+#include "ops/linear.hpp"
 
 namespace tessera::vk {
 namespace {
@@ -87,6 +88,8 @@ void linear(Device& d, OpArgs& a) {
   // Without bias, binding 2 gets x (never read: HAS_BIAS is false).
   auto ab = has_bias ? tensor_arg(a.in[2], false) : ax;
   const uint32_t bt = has_bias ? dtype_code(a.in[2].dtype()) : 0;
+  // Fused epilogue activation (ops::LinearAct codes = tx_activate codes in common.glsl).
+  const uint32_t act = uint32_t(ops::linear_activation(a.attrs));
   GemmPush pc{uint32_t(M), uint32_t(N), uint32_t(K), uint32_t(ax.elem_off), uint32_t(aw.elem_off),
               uint32_t(ab.elem_off), uint32_t(ay.elem_off), 0, 0};
   std::vector<Binding> binds{ax.bind, aw.bind, ab.bind, ay.bind};
@@ -103,7 +106,8 @@ void linear(Device& d, OpArgs& a) {
                                         {{3, bt},
                                          {4, dtype_code(y.dtype())},
                                          {5, uint32_t(has_bias)},
-                                         {6, uint32_t(aligned)}},
+                                         {6, uint32_t(aligned)},
+                                         {7, act}},
                                         var->threads());
     launch_2d(dev, p, binds, &pc, sizeof(pc), (N + var->tn - 1) / var->tn, (M + var->tm - 1) / var->tm,
               offsetof(GemmPush, tile_x0), offsetof(GemmPush, tile_y0));
@@ -124,7 +128,8 @@ void linear(Device& d, OpArgs& a) {
                                        {3, bt},
                                        {4, dtype_code(y.dtype())},
                                        {5, uint32_t(has_bias)},
-                                       {6, uint32_t(aligned4)}},
+                                       {6, uint32_t(aligned4)},
+                                       {7, act}},
                                       256);
   launch_2d(dev, p, binds, &pc, sizeof(pc), (N + tile - 1) / tile, (M + tile - 1) / tile, offsetof(GemmPush, tile_x0),
             offsetof(GemmPush, tile_y0));

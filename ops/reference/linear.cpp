@@ -1,9 +1,13 @@
+#include <cmath>
+#include <string>
+
 #include "ops/reference/reference.hpp"
 
 namespace tessera::ref {
 
-// y[m, n] = sum_k x[m, k] * w[n, k] + b[n]
-void linear(const Ins& in, Outs& out, const Attrs&) {
+// y[m, n] = act(sum_k x[m, k] * w[n, k] + b[n])
+void linear(const Ins& in, Outs& out, const Attrs& a) {
+  const std::string act = a.get_str("activation", "none");
   const auto& x = in[0];
   const auto& w = in[1];
   int64_t K = x.shape.back();
@@ -16,6 +20,10 @@ void linear(const Ins& in, Outs& out, const Attrs&) {
       const double* xr = &x.data[m * K];
       const double* wr = &w.data[n * K];
       for (int64_t k = 0; k < K; ++k) acc += xr[k] * wr[k];
+      if (act == "gelu") acc = 0.5 * acc * (1.0 + std::erf(acc / std::sqrt(2.0)));
+      else if (act == "gelu_tanh")
+        acc = 0.5 * acc * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (acc + 0.044715 * acc * acc * acc)));
+      else if (act == "silu") acc = acc / (1.0 + std::exp(-acc));
       out[0].data[m * N + n] = acc;
     }
 }

@@ -19,15 +19,8 @@ layout(push_constant) uniform PC {
   uint x_off, o_off;
 } pc;
 
-float act(float v) {
-  if (OP == 0) return 0.5 * v * tx_erfc(-v * 0.70710678118654752);  // 0.5 x (1 + erf(x / sqrt 2))
-  if (OP == 1) {
-    // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)): no cancellation for x << 0
-    float u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
-    return v / (1.0 + tx_exp(-2.0 * u));
-  }
-  return v / (1.0 + tx_exp(-v));
-}
+// OP 0/1/2 -> tx_activate's codes 1/2/3.
+float act(float v) { return tx_activate(v, OP + 1u); }
 
 float compute(uint i) { return act(LOAD_ELEM(x, DT, pc.x_off + i)); }
 

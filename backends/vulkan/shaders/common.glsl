@@ -211,4 +211,19 @@ float tx_erfc(float x) {
   return neg ? 2.0 : 0.0;
 }
 
+
+// Activations shared by activation.comp and the GEMM epilogues: 1 gelu (erf
+// form), 2 gelu (tanh form), 3 silu, anything else the identity. f32, with
+// the accurate exp/erfc above (builtins are low precision on some GPUs).
+float tx_activate(float v, uint op) {
+  if (op == 1u) return 0.5 * v * tx_erfc(-v * 0.70710678118654752);  // 0.5 x (1 + erf(x / sqrt 2))
+  if (op == 2u) {
+    // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)): no cancellation for x << 0
+    float u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
+    return v / (1.0 + tx_exp(-2.0 * u));
+  }
+  if (op == 3u) return v / (1.0 + tx_exp(-v));
+  return v;
+}
+
 #endif

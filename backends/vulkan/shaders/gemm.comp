@@ -40,6 +40,7 @@ layout(constant_id = 3) const uint BT = 0;
 layout(constant_id = 4) const uint YT = 0;
 layout(constant_id = 5) const bool HAS_BIAS = false;
 layout(constant_id = 6) const bool ALIGNED4 = false;  // K, x_off, w_off multiples of 4
+layout(constant_id = 7) const uint ACT = 0;  // fused epilogue activation (tx_activate codes; 0 none)
 
 layout(std430, binding = 0) readonly buffer X { uint x[]; };
 layout(std430, binding = 0) readonly buffer X2 { uvec2 x2[]; };
@@ -190,6 +191,7 @@ void main() {
         uint row = m0 + g * (BM / RM) + ty * 4 + i;
         if (row >= M) continue;
         vec4 v = acc[g * 4 + i][j] + bj;
+        if (ACT != 0u) v = vec4(tx_activate(v.x, ACT), tx_activate(v.y, ACT), tx_activate(v.z, ACT), tx_activate(v.w, ACT));
         uint idx = pc.y_off + row * N + c0;
         if (YT == DT_F32) {
           [[unroll]] for (uint t = 0; t < 4; ++t)

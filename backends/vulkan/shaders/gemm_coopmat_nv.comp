@@ -95,6 +95,7 @@ layout(constant_id = 3) const uint BT = 0;
 layout(constant_id = 4) const uint YT = 0;
 layout(constant_id = 5) const bool HAS_BIAS = false;
 layout(constant_id = 6) const bool ALIGNED = false;  // K, x_off, w_off multiples of 8: 16-byte loads
+layout(constant_id = 7) const uint ACT = 0;  // fused epilogue activation (tx_activate codes; 0 none)
 
 layout(std430, binding = 0) readonly buffer X { uint x[]; };
 layout(std430, binding = 0) readonly buffer X4 { uvec4 x4[]; };
@@ -332,7 +333,7 @@ void main() {
 #if EPI_DIRECT
   // f16 y without bias, whole tile inside y, 32-bit aligned rows: convert the
   // fragments (round to nearest even) and store them straight to y.
-  if (YT == DT_F16 && !HAS_BIAS && ((pc.N | pc.y_off) & 1u) == 0u && m0 + TILE_M <= pc.M && n0 + TILE_N <= pc.N) {
+  if (YT == DT_F16 && !HAS_BIAS && ACT == 0u && ((pc.N | pc.y_off) & 1u) == 0u && m0 + TILE_M <= pc.M && n0 + TILE_N <= pc.N) {
     [[unroll]] for (uint i = 0; i < C_ROWS; ++i)
       [[unroll]] for (uint j = 0; j < C_COLS; ++j) {
         fcoopmatNV<16, gl_ScopeSubgroup, CM_M, CM_N> h = fcoopmatNV<16, gl_ScopeSubgroup, CM_M, CM_N>(acc[i][j]);
@@ -362,6 +363,8 @@ void main() {
           v0 += LOAD_ELEM(bias, BT, pc.b_off + col);
           if (col + 1 < pc.N) v1 += LOAD_ELEM(bias, BT, pc.b_off + col + 1);
         }
+        v0 = tx_activate(v0, ACT);
+        v1 = tx_activate(v1, ACT);
         uint idx = pc.y_off + row * pc.N + col;
         if (YT == DT_F32) {
           y[idx] = floatBitsToUint(v0);
