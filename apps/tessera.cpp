@@ -5,6 +5,8 @@
 //                                        parity of ops vs their float64 reference on each device
 //   tessera bench gemm [--backends LIST] [--dtypes f32,f16] [--sizes 4096,MxNxK] [--csv FILE]
 //   tessera bench sdpa [--backends LIST] [--dtypes f32,bf16] [--tokens 4096,16384] [--heads 12] [--head-dims 128]
+//   tessera tune [NAME --backends LIST [--size N] [--fraction F]]
+//                                        run a backend's parameter search (no NAME: list the tuners)
 // LIST: comma-separated backends or devices (cpu, opencl, vulkan:0, vulkan:NVIDIA).
 // Global: --fallback cpu (run ops a backend lacks on the CPU, logged once per op).
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "bench/sdpa_bench.hpp"
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
+#include "core/tuner.hpp"
 #include "ops/parity.hpp"
 
 using namespace tessera;
@@ -252,6 +255,31 @@ int cmd_bench(const Args& a) {
   return 0;
 }
 
+// tessera tune: list the tuners, or run one on the named devices.
+int cmd_tune(const Args& a) {
+  if (a.pos.size() < 2) {
+    for (auto& t : tuners()) std::printf("%-10s %-8s %s\n", t.name.c_str(), t.backend.c_str(), t.summary.c_str());
+    return 0;
+  }
+  const TunerDef* def = nullptr;
+  std::string names;
+  for (auto& t : tuners()) {
+    names += (names.empty() ? "" : ", ") + t.name;
+    if (t.name == a.pos[1]) def = &t;
+  }
+  if (!def) throw UsageError(fmt::format("unknown tuner '{}'; valid: {}", a.pos[1], names.empty() ? "(none built)" : names));
+  Attrs o;
+  if (a.flag("size")) o.set("size", int64_t(std::stoll(a.get("size"))));
+  if (a.flag("fraction")) o.set("fraction", std::stod(a.get("fraction")));
+  auto devs = select_devices(a.get("backends", def->backend));
+  for (auto* d : devs) {
+    if (d->backend() != def->backend)
+      throw UsageError(fmt::format("tuner '{}' tunes {} devices, not {}", def->name, def->backend, d->id()));
+    std::printf("%s\n", def->run(*d, o).c_str());
+  }
+  return 0;
+}
+
 void usage() {
   std::printf(
       "usage: tessera <command> [options]\n"
@@ -262,6 +290,8 @@ void usage() {
       "  bench gemm [--backends LIST] [--dtypes f32,f16] [--sizes 4096,MxNxK] [--csv FILE]\n"
       "  bench sdpa [--backends LIST] [--dtypes f32,bf16] [--tokens 4096,16384] [--heads 12]\n"
       "             [--head-dims 128] [--csv FILE]\n"
+      "  tune [NAME --backends LIST [--size N] [--fraction F]]\n"
+      "                                       backend parameter search (no NAME: list tuners)\n"
       "options: --fallback cpu   run ops a backend lacks on the CPU (logged once per op)\n"
       "env: TESSERA_LOG=trace|debug|info|warn|error  TESSERA_FALLBACK=cpu\n");
 }
@@ -285,7 +315,8 @@ int main(int argc, char** argv) {
     if (c == "ops") return cmd_ops();
     if (c == "check") return cmd_check(a);
     if (c == "bench") return cmd_bench(a);
-    throw UsageError(fmt::format("unknown command '{}'; valid: devices, ops, check, bench", c));
+    if (c == "tune") return cmd_tune(a);
+    throw UsageError(fmt::format("unknown command '{}'; valid: devices, ops, check, bench, tune", c));
   } catch (const UsageError& e) {
     std::fprintf(stderr, "tessera: %s\n", e.what());
     return 2;

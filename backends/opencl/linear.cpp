@@ -9,6 +9,7 @@
 
 #include "backends/opencl/cl_error.hpp"
 #include "backends/opencl/cl_launch.hpp"
+#include "backends/opencl/clblast_tuning.hpp"
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
 #include "ops/linear.hpp"
@@ -130,6 +131,7 @@ void linear(Device& d, OpArgs& a) {
   }
 
   if (K > 0) {
+    apply_clblast_tuning(dev);
     F32Operand xf = as_f32(dev, x);
     F32Operand wf = as_f32(dev, w);
     clblast::StatusCode s = clblast::StatusCode::kUnexpectedError;
