@@ -28,7 +28,12 @@ layout(push_constant) uniform PC {
 #define SH_BAD 2
 
 int64_t sh_pack(int64_t B, int64_t W, int64_t H, int64_t D, int64_t b, int64_t x, int64_t y, int64_t z) {
-  if (b < 0 || b >= B || x < 0 || x >= W || y < 0 || y >= H || z < 0 || z >= D) return int64_t(-1);
+  // One unsigned compare per axis (a negative value wraps above any extent). The
+  // signed form (b < 0 || b >= B || ...) came out wrong on lavapipe (LLVM 15):
+  // y = -1 passed the range check.
+  if (uint64_t(b) >= uint64_t(B) || uint64_t(x) >= uint64_t(W) || uint64_t(y) >= uint64_t(H) ||
+      uint64_t(z) >= uint64_t(D))
+    return int64_t(-1);
   return ((b * W + x) * H + y) * D + z;
 }
 uint sh_fmix32(uint k) {
