@@ -17,6 +17,9 @@ inline constexpr int64_t kMaxKeySpace = int64_t(1) << 53;
 // Status bits written by the device builds (read back by the host).
 inline constexpr int32_t kStatusFull = 1;      // a key found no free slot within `capacity` probes
 inline constexpr int32_t kStatusBadCoord = 2;  // a coordinate outside [0,B) x [0,W) x [0,H) x [0,D)
+// A probe loop stopped before its bound without finishing: CPU Vulkan
+// implementations (lavapipe) cut shader loops after 65,535 iterations.
+inline constexpr int32_t kStatusLoopLimit = 4;
 
 struct Grid {
   int64_t B = 1, W = 1, H = 1, D = 1;  // batch count, extents of coords[:,1], [:,2], [:,3]
@@ -81,7 +84,11 @@ inline std::string status_message(const char* op, const std::string& backend, in
   if (status & kStatusFull)
     m += where + "hash table full: " + std::to_string(rows) + " rows have more distinct keys than capacity " +
          std::to_string(capacity) + " (use a larger capacity, e.g. 2N). ";
-  if (status & ~(kStatusBadCoord | kStatusFull)) m += where + "unexpected device status " + std::to_string(status);
+  if (status & kStatusLoopLimit)
+    m += where + "a probe loop was cut short by the implementation's shader loop limit (CPU Vulkan implementations "
+         "stop a loop after 65,535 iterations): the table is too full for this device; use a lower load factor "
+         "or another backend. ";
+  if (status & ~(kStatusBadCoord | kStatusFull | kStatusLoopLimit)) m += where + "unexpected device status " + std::to_string(status);
   return m;
 }
 

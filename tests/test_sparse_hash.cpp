@@ -287,3 +287,42 @@ TEST(SparseHash, TableCheckRejectsBrokenTables) {
     if (x == 0) x = 2;
   EXPECT_NE(ref::check_hash_table(d, g, keys, bad_v), "");
 }
+
+// Absent keys in an exactly full table of 200k slots probe the whole table.
+// Every backend must return the exact answer or throw (lavapipe cuts shader
+// loops after 65,535 iterations: that must become an Error, never a wrong -1
+// or row).
+TEST(RuntimeSparseHash, LongProbeChainsAreExactOrAnError) {
+  std::mt19937_64 rng(test::base_seed() + 5);
+  const Grid g{1, 64, 64, 64};
+  const int64_t n = 200000;
+  std::vector<int64_t> all(size_t(g.space()));
+  std::iota(all.begin(), all.end(), int64_t(0));
+  std::shuffle(all.begin(), all.end(), rng);
+  std::vector<int32_t> c(size_t(4 * n)), q;
+  for (int64_t i = 0; i < n; ++i) g.unpack(all[size_t(i)], &c[size_t(4 * i)]);
+  std::vector<int64_t> keys;
+  std::vector<int32_t> vals;
+  ASSERT_EQ(ref::host_hash_build(c, g, n, keys, vals), 0);
+  for (int64_t i = 0; i < 40; ++i) {  // 20 absent, 20 present
+    int32_t r[4];
+    g.unpack(all[size_t(i % 2 ? n + i : i * 997)], r);
+    q.insert(q.end(), r, r + 4);
+  }
+  for (Device* dev : test::test_devices()) {
+    SCOPED_TRACE(dev->id());
+    ops::HashTable t{Tensor::from_vector(keys, {n}, DType::i64, *dev), Tensor::from_vector(vals, {n}, DType::i32, *dev),
+                     g};
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      auto got = ops::hash_probe(t, rows_tensor(q, *dev)).to_vector<int32_t>();
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(got[i], ref::host_hash_probe(keys, vals, g, g.pack(q[4 * i], q[4 * i + 1], q[4 * i + 2], q[4 * i + 3])))
+            << i;
+    } catch (const Error& e) {
+      EXPECT_TRUE(dev->info().software) << "only CPU implementations may refuse: " << e.what();
+      EXPECT_NE(std::string(e.what()).find("loop"), std::string::npos) << e.what();
+    }
+    EXPECT_LT(seconds_since(t0), 60.0);
+  }
+}

@@ -255,9 +255,29 @@ void batch_offsets(Device& d, OpArgs& a) {
   dev.copy(r.buffer(), r.offset_bytes(), a.out[0].buffer(), a.out[0].offset_bytes(), size_t(m) * 4);
 }
 
+std::string supports_sizes(const OpArgs& a);
+
 std::string supports(const Device& d, const OpArgs& a) {
   std::string why = check_nn(d, a);
   if (!why.empty()) return why;
+  return supports_sizes(a);
+}
+
+// hash_build: on CPU Vulkan implementations a nearly full large table needs
+// probe chains beyond their 65,535-iteration shader loop limit.
+std::string supports_build(const Device& d, const OpArgs& a) {
+  std::string why = supports(d, a);
+  if (!why.empty()) return why;
+  auto& dev = static_cast<const VulkanDevice&>(d);
+  const int64_t n = a.in[0].dim(0), cap = a.out[0].dim(0);
+  if (dev.ctx().info.software && cap > 60000 && double(n) > 0.97 * double(cap))
+    return fmt::format("{} rows into {} slots (load > 0.97): the probe chains would exceed this CPU Vulkan "
+                       "implementation's 65,535-iteration shader loop limit",
+                       n, cap);
+  return "";
+}
+
+std::string supports_sizes(const OpArgs& a) {
   // Element offsets and indices are 32-bit in the shaders.
   for (const auto* list : {&a.in, &a.out})
     for (const Tensor& t : *list)
@@ -265,7 +285,7 @@ std::string supports(const Device& d, const OpArgs& a) {
   return "";
 }
 
-TESSERA_REGISTER_KERNEL("hash_build", "vulkan", hash_build, supports);
+TESSERA_REGISTER_KERNEL("hash_build", "vulkan", hash_build, supports_build);
 TESSERA_REGISTER_KERNEL("hash_probe", "vulkan", hash_probe, supports);
 TESSERA_REGISTER_KERNEL("neighbour_map", "vulkan", neighbour_map, supports);
 TESSERA_REGISTER_KERNEL("sparse_unique", "vulkan", sparse_unique, supports);

@@ -26,6 +26,7 @@ layout(push_constant) uniform PC {
 
 #define SH_FULL 1
 #define SH_BAD 2
+#define SH_LOOP 4  // a loop ended before its bound without finishing (CPU implementation's loop limit)
 
 int64_t sh_pack(int64_t B, int64_t W, int64_t H, int64_t D, int64_t b, int64_t x, int64_t y, int64_t z) {
   // One unsigned compare per axis (a negative value wraps above any extent). The
@@ -77,13 +78,21 @@ int probe(int64_t key) {
   if (key < 0) return -1;
   const int64_t cap = pc.p[4];
   int64_t s = sh_home(key, pc.u[4] != 0u, cap);
-  for (int64_t t = 0; t < cap; ++t) {
+  int r = -1;
+  bool fin = false;
+  int64_t t = 0;
+  for (; t < cap && !fin; ++t) {
     const int64_t k = keys[uint(uint64_t(pc.u[1]) + uint64_t(s))];
-    if (k == -1) return -1;
-    if (k == key) return vals[uint(uint64_t(pc.u[2]) + uint64_t(s))];
+    if (k == -1) {
+      fin = true;
+    } else if (k == key) {
+      r = vals[uint(uint64_t(pc.u[2]) + uint64_t(s))];
+      fin = true;
+    }
     s = s + 1 == cap ? 0 : s + 1;
   }
-  return -1;
+  if (!fin && t < cap) atomicOr(status[0], SH_LOOP);
+  return r;
 }
 #endif
 
@@ -103,7 +112,8 @@ void main() {
   const int64_t cap = pc.p[4];
   int64_t s = sh_home(key, pc.u[4] != 0u, cap);
   bool done = false;
-  for (int64_t t = 0; t < cap && !done; ++t) {
+  int64_t t = 0;
+  for (; t < cap && !done; ++t) {
     const uint slot = uint(uint64_t(pc.u[1]) + uint64_t(s));
     // atomicCompSwap is strong: it returns -1 only when it stored the row.
     const int prev = atomicCompSwap(vals[slot], -1, int(i));
@@ -115,7 +125,7 @@ void main() {
     }
     s = s + 1 == cap ? 0 : s + 1;
   }
-  if (!done) atomicOr(status[0], SH_FULL);
+  if (!done) atomicOr(status[0], t < cap ? SH_LOOP : SH_FULL);
   if (COUNT_DONE) atomicAdd(status[1], 1);
 }
 #endif
