@@ -326,3 +326,21 @@ TEST(RuntimeSparseHash, LongProbeChainsAreExactOrAnError) {
     EXPECT_LT(seconds_since(t0), 60.0);
   }
 }
+
+// Empty coordinate sets are valid everywhere.
+TEST(RuntimeSparseHash, EmptyInputs) {
+  for (Device* dev : test::test_devices()) {
+    SCOPED_TRACE(dev->id());
+    Tensor e = Tensor::empty({0, 4}, DType::i32, *dev);
+    auto t = ops::hash_build(e, {4, 4, 4}, 2);
+    EXPECT_EQ(t.capacity(), 1);
+    EXPECT_EQ(t.vals.to_vector<int32_t>(), std::vector<int32_t>{-1});
+    EXPECT_EQ(t.keys.to_vector<int64_t>(), std::vector<int64_t>{-1});
+    EXPECT_EQ(ops::hash_probe(t, rows_tensor({0, 1, 1, 1, 1, 3, 3, 3}, *dev)).to_vector<int32_t>(),
+              (std::vector<int32_t>{-1, -1}));
+    EXPECT_EQ(ops::neighbour_map(e, t).numel(), 0);
+    EXPECT_EQ(ops::sparse_unique(e, {4, 4, 4}, 2).count, 0);
+    EXPECT_EQ(ops::sparse_downsample_coords(e, {4, 4, 4}, 2).count, 0);
+    EXPECT_EQ(ops::batch_offsets(e, 3).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 0, 0}));
+  }
+}
