@@ -1,6 +1,7 @@
 #include "ops/sparse_hash.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <random>
 #include <unordered_set>
@@ -438,7 +439,13 @@ OpRegistrar reg_build({"hash_build", "voxel hash table (open addressing, linear 
                          check_coords("hash_build", in[0]);
                          check_grid("hash_build", a);
                          int64_t cap = a.get_int("capacity", 0);
+                         if (cap == 0 && a.has("load_factor")) {
+                           const double lf = a.get_float("load_factor", 0.5);
+                           TESSERA_CHECK(lf > 0.0 && lf <= 1.0, "op 'hash_build': load_factor {} outside (0, 1]", lf);
+                           cap = int64_t(std::ceil(double(in[0].shape[0]) / lf));
+                         }
                          if (cap == 0) cap = std::max<int64_t>(1, 2 * in[0].shape[0]);
+                         cap = std::max<int64_t>(cap, 1);
                          TESSERA_CHECK(cap >= 1 && cap < (int64_t(1) << 31),
                                        "op 'hash_build': capacity {} outside [1, 2^31)", cap);
                          return {{{cap}, DType::i64}, {{cap}, DType::i32}};

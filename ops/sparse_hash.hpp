@@ -6,7 +6,8 @@
 //
 // Registered ops (all integer outputs, exact):
 //   hash_build(coords [N,4]) -> keys i64 [cap], vals i32 [cap]
-//       attrs shape, batch, capacity (0 = 2N). Open addressing, linear
+//       attrs shape, batch, capacity (0: ceil(N / load_factor) when the attr
+//       load_factor in (0, 1] is given, else 2N). Open addressing, linear
 //       probing from murmur3-finaliser(key) % cap (32-bit finaliser when
 //       B·W·H·D <= 2^32, else 64-bit). Empty slot = (-1, -1). A duplicate key
 //       stores its smallest row. Table full (more distinct keys than cap) or a

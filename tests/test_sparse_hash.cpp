@@ -334,6 +334,11 @@ TEST(RuntimeSparseHash, EmptyInputs) {
     Tensor e = Tensor::empty({0, 4}, DType::i32, *dev);
     auto t = ops::hash_build(e, {4, 4, 4}, 2);
     EXPECT_EQ(t.capacity(), 1);
+    // capacity from a load factor: ceil(3 / 0.7) = 5
+    auto r = OpRegistry::get().call("hash_build", {rows_tensor({0, 1, 1, 1, 1, 3, 3, 3, 0, 0, 0, 0}, *dev)},
+                                    Attrs().set("shape", std::vector<int64_t>{4, 4, 4}).set("batch", int64_t(2))
+                                        .set("load_factor", 0.7));
+    EXPECT_EQ(r[0].dim(0), 5);
     EXPECT_EQ(t.vals.to_vector<int32_t>(), std::vector<int32_t>{-1});
     EXPECT_EQ(t.keys.to_vector<int64_t>(), std::vector<int64_t>{-1});
     EXPECT_EQ(ops::hash_probe(t, rows_tensor({0, 1, 1, 1, 1, 3, 3, 3}, *dev)).to_vector<int32_t>(),

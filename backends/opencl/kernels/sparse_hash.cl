@@ -33,7 +33,8 @@ inline ulong sh_fmix64(ulong k) {
   return k;
 }
 inline long sh_home(long key, int small, long cap) {
-  return small ? (long)((ulong)sh_fmix32((uint)key) % (ulong)cap) : (long)(sh_fmix64((ulong)key) % (ulong)cap);
+  // cap < 2^31: the 32-bit hash needs only a 32-bit modulo.
+  return small ? (long)(sh_fmix32((uint)key) % (uint)cap) : (long)(sh_fmix64((ulong)key) % (ulong)cap);
 }
 inline int sh_probe(__global const long* keys, __global const int* vals, long cap, int small, long key) {
   if (key < 0) return -1;

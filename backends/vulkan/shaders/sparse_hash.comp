@@ -54,7 +54,8 @@ uint64_t sh_fmix64(uint64_t k) {
   return k;
 }
 int64_t sh_home(int64_t key, bool small, int64_t cap) {
-  return small ? int64_t(uint64_t(sh_fmix32(uint(key))) % uint64_t(cap)) : int64_t(sh_fmix64(uint64_t(key)) % uint64_t(cap));
+  // cap < 2^31: the 32-bit hash needs only a 32-bit modulo.
+  return small ? int64_t(sh_fmix32(uint(key)) % uint(cap)) : int64_t(sh_fmix64(uint64_t(key)) % uint64_t(cap));
 }
 
 #if defined(SH_INSERT) || defined(SH_FILL_KEYS) || defined(SH_PROBE) || defined(SH_NEIGHBOUR) || \
