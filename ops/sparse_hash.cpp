@@ -96,6 +96,16 @@ Tensor sparse_neighbour_map(const SparseTensor& x, int64_t k, int64_t d) {
   return *m;
 }
 
+std::shared_ptr<const UniqueCoords> sparse_downsample(const SparseTensor& x, int64_t factor) {
+  const std::string key = fmt::format("down:f{}", factor);
+  if (auto c = x.cached(key)) return std::static_pointer_cast<const UniqueCoords>(c);
+  const auto& s = x.spatial_shape();
+  auto u = std::make_shared<UniqueCoords>(
+      sparse_downsample_coords(x.coords(), {s[0], s[1], s[2]}, std::max(1, x.batch_size()), factor));
+  x.set_cached(key, u);
+  return u;
+}
+
 // ---------------------------------------------------------------- registry
 namespace {
 

@@ -69,9 +69,12 @@ Tensor occupancy_to_coords(const Tensor& grid, double threshold = 0.0);
 Tensor batch_offsets(const Tensor& coords, int64_t batch);
 
 // Convenience layer on a SparseTensor: built once per coordinate set and
-// cached on it (keys "hash" and "nbr:k<k>:d<d>"), shared by every layer made
+// cached on it (keys "hash", "nbr:k<k>:d<d>", "down:f<f>"), shared by every layer made
 // with with_feats(). The grid is (batch_size, spatial_shape).
 std::shared_ptr<const HashTable> sparse_hash(const SparseTensor& x);
 Tensor sparse_neighbour_map(const SparseTensor& x, int64_t kernel_size = 3, int64_t dilation = 1);
+// Parent coordinates of the space -> channel downsample (sparse_downsample_coords
+// on x's grid), cached under "down:f<factor>".
+std::shared_ptr<const UniqueCoords> sparse_downsample(const SparseTensor& x, int64_t factor = 2);
 
 }  // namespace tessera::ops

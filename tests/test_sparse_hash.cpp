@@ -203,6 +203,10 @@ TEST(RuntimeSparseHash, SparseTensorCacheIsHit) {
     EXPECT_NE(m3.buffer_ptr(), m1.buffer_ptr());
     EXPECT_NE(x.cached("nbr:k3:d2"), nullptr);
     EXPECT_EQ(ops::sparse_hash(y).get(), h1.get()) << "a new kernel shape must reuse the table";
+    auto d1 = ops::sparse_downsample(x, 2);
+    EXPECT_NE(x.cached("down:f2"), nullptr);
+    EXPECT_EQ(ops::sparse_downsample(y, 2).get(), d1.get()) << "second layer recomputed the parents";
+    EXPECT_EQ(d1->coords.dim(0), d1->count);
     // The map is the reference's.
     std::vector<HostTensor> in{{{500, 4}, DType::i32, std::vector<double>(c.begin(), c.end())}};
     auto keys = h1->keys.to_vector<int64_t>();
