@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bench/gemm_bench.hpp"
+#include "bench/raster_bench.hpp"
 #include "bench/sdpa_bench.hpp"
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
@@ -219,7 +220,31 @@ int cmd_bench_sdpa(const Args& a) {
   return 0;
 }
 
+// tessera bench raster [--backends LIST] [--sizes 1024,4096] [--triangles 1000000] [--tri-px 8]
+int cmd_bench_raster(const Args& a) {
+  auto devs = select_devices(a.get("backends"));
+  auto sizes = parse_ints(a.get("sizes", "1024,4096"));
+  auto tris = parse_ints(a.get("triangles", "1000000"));
+  const double tri_px = std::stod(a.get("tri-px", "8"));
+  std::vector<bench::RasterResult> rs;
+  for (auto* d : devs)
+    for (auto n : sizes)
+      for (auto f : tris) {
+        try {
+          rs.push_back(bench::bench_raster(*d, n, f, tri_px));
+          bench::print_raster_table({rs.back()}, rs.size() == 1);
+          std::fflush(stdout);
+        } catch (const Error& e) {
+          std::fprintf(stderr, "%s %ld^2 %ld triangles: %s\n", d->id().c_str(), long(n), long(f), e.what());
+        }
+      }
+  std::printf("\nsummary\n");
+  bench::print_raster_table(rs);
+  return 0;
+}
+
 int cmd_bench(const Args& a) {
+  if (a.pos.size() >= 2 && a.pos[1] == "raster") return cmd_bench_raster(a);
   if (a.pos.size() >= 2 && a.pos[1] == "sdpa") return cmd_bench_sdpa(a);
   if (a.pos.size() < 2 || a.pos[1] != "gemm")
     throw UsageError("usage: tessera bench gemm|sdpa [--backends LIST] ... (see tessera --help)");
