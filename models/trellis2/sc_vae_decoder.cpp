@@ -100,7 +100,7 @@ ScVaeDecoderConfig ScVaeDecoderConfig::parse(const std::string& cls, const JsonC
   if (c.model_channels.size() != n || c.block_type.size() != n || bargs.size() != n || c.up_block_type.size() + 1 != n)
     fail("{}: {} levels need model_channels, block_type and block_args of length {} and up_block_type of length {}; "
          "found {}, {}, {} and {}",
-         a.where(), n, n, n, n - 1, c.model_channels.size(), c.block_type.size(), bargs.size(), c.up_block_type.size());
+         a.where(), n, n, n - 1, c.model_channels.size(), c.block_type.size(), bargs.size(), c.up_block_type.size());
   if (c.out_channels <= 0 || c.latent_channels <= 0)
     fail("{}: out_channels and latent_channels must be > 0", a.where());
   for (size_t i = 0; i < n; ++i) {
