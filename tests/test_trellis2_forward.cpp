@@ -135,24 +135,25 @@ H host_ss_decoder(const Weights& W, const SSDecoderConfig& c, const H& z) {
   return W.conv(silu(cln(h, "out_layer.0")), "out_layer.2");
 }
 
-// SparseStructureFlowModel.forward (share_mod, rope, qk_rms_norm, qk_rms_norm_cross).
-H host_ss_flow(const Weights& W, const FlowConfig& c, const H& x, double timestep, const H& cond) {
-  const int64_t R3 = c.resolution * c.resolution * c.resolution, C = c.model_channels, Hh = c.num_heads,
-                hd = C / Hh, T = cond.shape[0];
-  H h = W.linear(permute(reshape(x, {c.in_channels, R3}), {1, 0}), "input_layer");
+// The flow DiT on tokens [L, in] with grid coordinates xyz (share_mod, rope,
+// qk_rms_norm, qk_rms_norm_cross), as SparseStructureFlowModel.forward /
+// SLatFlowModel.forward compute it. Returns [L, out].
+H host_flow_tokens(const Weights& W, const FlowConfig& c, const H& tokens, const std::vector<int32_t>& xyz,
+                   double timestep, const H& cond) {
+  const int64_t R3 = tokens.shape[0], C = c.model_channels, Hh = c.num_heads, hd = C / Hh, T = cond.shape[0];
+  H h = W.linear(tokens, "input_layer");
   H t{{1}, DType::f32, {timestep}};
   H e = R("timestep_embedding", {t}, Attrs().set("dim", int64_t(256)).set("max_period", 10000.0));
   H temb = W.linear(silu(W.linear(e, "t_embedder.mlp.0")), "t_embedder.mlp.2");
   H mod = reshape(W.linear(silu(temb), "adaLN_modulation.1"), {6 * C});
-  // RoPE angles: voxel (i, j, k) of token i·R² + j·R + k; pair p < 3F uses
+  // RoPE angles: pair p < 3F of token n uses
   // axis p / F with frequency 1/10000^((p % F) / F); the rest angle 0.
   const int64_t P = hd / 2, F = P / 3;
   H ang{{R3, P}, DType::f32, std::vector<double>(size_t(R3 * P), 0.0)};
-  for (int64_t n = 0; n < R3; ++n) {
-    const int64_t xyz[3] = {n / (c.resolution * c.resolution), (n / c.resolution) % c.resolution, n % c.resolution};
+  for (int64_t n = 0; n < R3; ++n)
     for (int64_t p = 0; p < 3 * F; ++p)
-      ang.data[size_t(n * P + p)] = double(float(double(xyz[p / F]) * float(1.0 / std::pow(10000.0, double(p % F) / double(F)))));
-  }
+      ang.data[size_t(n * P + p)] =
+          double(float(double(xyz[size_t(3 * n + p / F)]) * float(1.0 / std::pow(10000.0, double(p % F) / double(F)))));
   auto heads = [&](const H& y, int64_t n, int64_t i, int64_t L) {  // i-th of n C-slices as [L, H, hd]
     return reshape(slice(reshape(y, {L, n, C}), 1, i, i + 1), {L, Hh, hd});
   };
@@ -187,8 +188,17 @@ H host_ss_flow(const Weights& W, const FlowConfig& c, const H& x, double timeste
     f = W.linear(R("gelu", {W.linear(f, p + ".mlp.mlp.0")}, Attrs().set("approximate", "tanh")), p + ".mlp.mlp.2");
     h = R("gated_residual", {h, f, ch(5)});
   }
-  H out = W.linear(layer_norm(h, 1e-5), "out_layer");  // [R3, Cout]
-  return reshape(permute(out, {1, 0}), {1, c.out_channels, c.resolution, c.resolution, c.resolution});
+  return W.linear(layer_norm(h, 1e-5), "out_layer");  // [L, Cout]
+}
+
+// SparseStructureFlowModel.forward: token i·R² + j·R + k is voxel (i, j, k).
+H host_ss_flow(const Weights& W, const FlowConfig& c, const H& x, double timestep, const H& cond) {
+  const int64_t R = c.resolution, R3 = R * R * R;
+  std::vector<int32_t> xyz;
+  for (int64_t n = 0; n < R3; ++n)
+    for (int64_t v : {n / (R * R), (n / R) % R, n % R}) xyz.push_back(int32_t(v));
+  H out = host_flow_tokens(W, c, permute(reshape(x, {c.in_channels, R3}), {1, 0}), xyz, timestep, cond);
+  return reshape(permute(out, {1, 0}), {1, c.out_channels, R, R, R});
 }
 
 double nmse_of(const Tensor& got, const H& want) {
@@ -271,5 +281,39 @@ TEST(RuntimeTrellis2Forward, SparseStructureFlowBf16TorsoStaysClose) {
     double e = nmse_of(got, want);
     std::printf("[ ss_flow bf16] %s nmse %.3g\n", dev->id().c_str(), e);
     EXPECT_LT(e, 3e-4) << "nmse " << e;
+  }
+}
+
+// SLatFlowModel (the texture flow: concat_cond appended to the noisy latent)
+// on a sparse set of voxels; attention spans all of them.
+TEST(RuntimeTrellis2Forward, SLatTextureFlowMatchesFloat64Composition) {
+  PipelineConfig p = PipelineConfig::load(tiny_dir() + "/pipeline.json");
+  ModelFiles f = resolve_model_files(p.directory, p.model("tex_slat_flow_model_512"));
+  Weights W(f.safetensors);
+  ModelConfig mc = ModelConfig::load(f.json);
+  FlowConfig cfg = FlowConfig::parse(mc.name, mc.args);
+  // 53 distinct voxels of the latent grid, in lexicographic order as argwhere gives them.
+  std::vector<int32_t> xyz;
+  for (int32_t v = 0, n = 0; n < 53; v += 7, ++n) {
+    int32_t lin = v % (cfg.resolution * cfg.resolution * cfg.resolution);
+    xyz.insert(xyz.end(), {lin / (cfg.resolution * cfg.resolution), (lin / cfg.resolution) % cfg.resolution,
+                           lin % cfg.resolution});
+  }
+  const int64_t N = 53, Cx = cfg.out_channels, Cc = cfg.in_channels - cfg.out_channels;
+  H noise = host_random({N, Cx}, 95), shape_lat = host_random({N, Cc}, 96), cond = host_random({13, cfg.cond_channels}, 97, 2.0);
+  H tokens = R("concat", {noise, shape_lat}, Attrs().set("dim", int64_t(1)));
+  H want = host_flow_tokens(W, cfg, tokens, xyz, 600.0, cond);
+  for (Device* dev : test::test_devices()) {
+    SCOPED_TRACE(dev->id());
+    auto m = load_role(p, "tex_slat_flow_model_512", *dev);
+    auto& flow = dynamic_cast<SLatFlowModel&>(*m);
+    Tensor sl = to_device(shape_lat, *dev);
+    Tensor got = flow.forward(to_device(noise, *dev), xyz, 600.0, to_device(cond, *dev), &sl);
+    double e = nmse_of(got, want);
+    std::printf("[ slat tex f32] %s nmse %.3g\n", dev->id().c_str(), e);
+    EXPECT_LT(e, 1e-8) << "nmse " << e;
+    // A wrong token count for the coordinates is an error, not a silent misread.
+    std::vector<int32_t> short_xyz(xyz.begin(), xyz.end() - 3);
+    EXPECT_THROW(flow.forward(to_device(noise, *dev), short_xyz, 600.0, to_device(cond, *dev), &sl), Error);
   }
 }

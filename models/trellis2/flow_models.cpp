@@ -113,6 +113,19 @@ Tensor SparseStructureFlowModel::forward(const Tensor& x, double timestep, const
 
 SLatFlowModel::SLatFlowModel(const FlowConfig& cfg, DType wdt) : FlowModelBase(cfg, wdt) {}
 
+Tensor SLatFlowModel::forward(const Tensor& feats, const std::vector<int32_t>& coords, double timestep,
+                              const Tensor& cond, const Tensor* concat_cond, DType act, const StageHook& hook) const {
+  Tensor x = feats;
+  if (concat_cond) {
+    TESSERA_CHECK(concat_cond->ndim() == 2 && feats.ndim() == 2 && concat_cond->dim(0) == feats.dim(0),
+                  "{}: concat_cond {} does not match feats {}", type_name(), shape_str(concat_cond->shape()),
+                  shape_str(feats.shape()));
+    Tensor c = concat_cond->dtype() == feats.dtype() ? *concat_cond : ops::cast(*concat_cond, feats.dtype());
+    x = ops::concat({feats, c}, 1);
+  }
+  return forward_tokens(x, timestep, cond, coords, act, hook);
+}
+
 std::unique_ptr<FlowModelBase> make_flow_model(const ModelConfig& mc, DType wdt) {
   FlowConfig cfg = FlowConfig::parse(mc.name, mc.args);
   if (mc.name == "SparseStructureFlowModel") return std::make_unique<SparseStructureFlowModel>(cfg, wdt);

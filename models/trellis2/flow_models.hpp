@@ -66,6 +66,15 @@ class SparseStructureFlowModel : public FlowModelBase {
 class SLatFlowModel : public FlowModelBase {
  public:
   SLatFlowModel(const FlowConfig& cfg, DType wdt = DType::f32);
+  // One sparse object (batch 1): feats [N, C], coords N x (x, y, z) latent
+  // grid coordinates (the batch column dropped), timestep as the official
+  // forward receives it, cond [T, cond] or [1, T, cond]. concat_cond
+  // [N, Cc] (the texture flow's normalised shape latent) is appended to the
+  // channels first, as the official sparse_cat; then C (+ Cc) must equal
+  // in_channels. Attention runs over all N tokens (the varlen case with one
+  // sequence). Returns [N, out_channels] f32.
+  Tensor forward(const Tensor& feats, const std::vector<int32_t>& coords, double timestep, const Tensor& cond,
+                 const Tensor* concat_cond = nullptr, DType act = DType::f32, const StageHook& hook = nullptr) const;
 };
 
 std::unique_ptr<FlowModelBase> make_flow_model(const ModelConfig& mc, DType wdt = DType::f32);
