@@ -18,7 +18,9 @@
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
 #include "core/safetensors.hpp"
+#include "core/json_config.hpp"
 #include "models/trellis2/checkpoint.hpp"
+#include "models/trellis2/dinov3.hpp"
 #include "models/trellis2/flow_models.hpp"
 #include "models/trellis2/ss_decoder.hpp"
 #include "ops/parity.hpp"
@@ -315,5 +317,96 @@ TEST(RuntimeTrellis2Forward, SLatTextureFlowMatchesFloat64Composition) {
     // A wrong token count for the coordinates is an error, not a silent misread.
     std::vector<int32_t> short_xyz(xyz.begin(), xyz.end() - 3);
     EXPECT_THROW(flow.forward(to_device(noise, *dev), short_xyz, 600.0, to_device(cond, *dev), &sl), Error);
+  }
+}
+
+namespace {
+
+// DinoV3FeatureExtractor.extract_features over HF DINOv3ViTModel, restated:
+// Conv2d patch embedding written out as loops, RoPE as HF's
+// q·cos + rotate_half(q)·sin with the tiled angle table (not the rope op).
+H host_dinov3(const Weights& W, const Dinov3Config& c, const H& px) {
+  const int64_t C = c.num_channels, p = c.patch_size, D = c.hidden_size, S = px.shape[2], hp = S / p, N = hp * hp,
+                Rg = c.num_register_tokens, T = 1 + Rg + N, Hh = c.num_attention_heads, hd = D / Hh;
+  H h{{T, D}, DType::f32, std::vector<double>(size_t(T * D), 0.0)};
+  const H &cls = W("embeddings.cls_token"), &reg = W("embeddings.register_tokens");
+  const H &pw = W("embeddings.patch_embeddings.weight"), &pb = W("embeddings.patch_embeddings.bias");
+  for (int64_t d = 0; d < D; ++d) h.data[size_t(d)] = cls.data[size_t(d)];
+  for (int64_t r = 0; r < Rg; ++r)
+    for (int64_t d = 0; d < D; ++d) h.data[size_t((1 + r) * D + d)] = reg.data[size_t(r * D + d)];
+  for (int64_t i = 0; i < hp; ++i)
+    for (int64_t j = 0; j < hp; ++j)
+      for (int64_t d = 0; d < D; ++d) {
+        double acc = pb.data[size_t(d)];
+        for (int64_t ch = 0; ch < C; ++ch)
+          for (int64_t a = 0; a < p; ++a)
+            for (int64_t b = 0; b < p; ++b)
+              acc += pw.data[size_t(((d * C + ch) * p + a) * p + b)] *
+                     px.data[size_t((ch * S + i * p + a) * S + j * p + b)];
+        h.data[size_t((1 + Rg + i * hp + j) * D + d)] = acc;
+      }
+  // cos/sin [N, hd]: angles = 2π·coord·inv_freq, (y block, x block) tiled x2.
+  std::vector<double> cs(size_t(N * hd)), sn(size_t(N * hd));
+  for (int64_t i = 0; i < hp; ++i)
+    for (int64_t j = 0; j < hp; ++j)
+      for (int64_t m = 0; m < hd; ++m) {
+        const int64_t q = m % (hd / 2), f = q % (hd / 4);
+        const double coord = q < hd / 4 ? 2.0 * ((i + 0.5) / hp) - 1.0 : 2.0 * ((j + 0.5) / hp) - 1.0;
+        const double ang = 2.0 * M_PI * coord / std::pow(c.rope_theta, 4.0 * double(f) / double(hd));
+        cs[size_t((i * hp + j) * hd + m)] = std::cos(ang);
+        sn[size_t((i * hp + j) * hd + m)] = std::sin(ang);
+      }
+  auto rope = [&](H x) {  // x [T, D] as heads of hd; prefix tokens untouched
+    H y = x;
+    for (int64_t t = 1 + Rg; t < T; ++t)
+      for (int64_t hh = 0; hh < Hh; ++hh)
+        for (int64_t m = 0; m < hd; ++m) {
+          const size_t base = size_t(t * D + hh * hd);
+          const double rot = m < hd / 2 ? -x.data[base + size_t(m + hd / 2)] : x.data[base + size_t(m - hd / 2)];
+          const size_t k = size_t((t - 1 - Rg) * hd + m);
+          y.data[base + size_t(m)] = x.data[base + size_t(m)] * cs[k] + rot * sn[k];
+        }
+    return y;
+  };
+  auto lin = [&](const H& x, const std::string& n, bool bias) {
+    return bias ? R("linear", {x, W(n + ".weight"), W(n + ".bias")}) : R("linear", {x, W(n + ".weight")});
+  };
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string pfx = "layer." + std::to_string(l);
+    H a = layer_norm(h, W, pfx + ".norm1", c.layer_norm_eps);
+    H q = rope(lin(a, pfx + ".attention.q_proj", c.query_bias));
+    H k = rope(lin(a, pfx + ".attention.k_proj", c.key_bias));
+    H v = lin(a, pfx + ".attention.v_proj", c.value_bias);
+    H o = R("sdpa", {reshape(q, {1, T, Hh, hd}), reshape(k, {1, T, Hh, hd}), reshape(v, {1, T, Hh, hd})});
+    o = lin(reshape(o, {T, D}), pfx + ".attention.o_proj", c.proj_bias);
+    h = R("add", {h, R("mul", {o, W(pfx + ".layer_scale1.lambda1")})});
+    H m = layer_norm(h, W, pfx + ".norm2", c.layer_norm_eps);
+    m = lin(R("gelu", {lin(m, pfx + ".mlp.up_proj", c.mlp_bias)}, Attrs().set("approximate", "none")),
+            pfx + ".mlp.down_proj", c.mlp_bias);
+    h = R("add", {h, R("mul", {m, W(pfx + ".layer_scale2.lambda1")})});
+  }
+  return layer_norm(h, 1e-5);
+}
+
+}  // namespace
+
+TEST(RuntimeTrellis2Forward, Dinov3FeaturesMatchFloat64Composition) {
+  PipelineConfig p = PipelineConfig::load(tiny_dir() + "/pipeline.json");
+  const std::string d = find_image_encoder_dir(p);
+  Weights W(d + "/model.safetensors");
+  Dinov3Config cfg = Dinov3Config::parse(JsonConfig::load_file(d + "/config.json"));
+  const int64_t S = 5 * cfg.patch_size;  // 25 patches
+  H px = host_random({1, cfg.num_channels, S, S}, 98, 2.0);
+  H want = host_dinov3(W, cfg, px);
+  ASSERT_EQ(want.shape, (Shape{1 + cfg.num_register_tokens + 25, cfg.hidden_size}));
+  for (Device* dev : test::test_devices()) {
+    SCOPED_TRACE(dev->id());
+    auto enc = load_image_encoder(p, *dev);
+    std::vector<std::string> stages;
+    Tensor got = enc->extract_features(to_device(px, *dev), [&](const std::string& n, const Tensor&) { stages.push_back(n); });
+    double e = nmse_of(got, want);
+    std::printf("[ dinov3  f32 ] %s nmse %.3g\n", dev->id().c_str(), e);
+    EXPECT_LT(e, 1e-9) << "nmse " << e;
+    EXPECT_EQ(stages, (std::vector<std::string>{"embeddings", "layer.0", "layer.1", "output"}));
   }
 }

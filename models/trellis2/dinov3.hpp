@@ -14,10 +14,13 @@
 //   norm.{weight,bias}        (loaded, unused by TRELLIS.2: it applies a parameter-free layer_norm)
 // rope_embeddings.inv_freq is a non-persistent buffer (not in the file).
 #pragma once
+#include <functional>
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "core/json_config.hpp"
+#include "core/tensor.hpp"
 #include "models/common/module.hpp"
 
 namespace tessera::models::trellis2 {
@@ -38,6 +41,18 @@ class Dinov3ViTModel : public Module {
   explicit Dinov3ViTModel(const Dinov3Config& cfg);
   std::string type_name() const override { return "DINOv3ViTModel"; }
   const Dinov3Config& config() const { return cfg_; }
+
+  // DinoV3FeatureExtractor.extract_features: pixels [1, C, S, S] or [C, S, S]
+  // (normalised, S a multiple of patch_size; see models::dinov3_input) ->
+  // tokens [1 + registers + (S/p)^2, hidden] f32: CLS, registers, then patches
+  // row-major; every layer, then a parameter-free layer_norm (eps 1e-5). The
+  // model's own `norm` is not applied, as in TRELLIS.2. f32 throughout.
+  // Stages: "embeddings", "layer.{i}", "output".
+  Tensor extract_features(const Tensor& pixels, const std::function<void(const std::string&, const Tensor&)>& hook =
+                                                    nullptr) const;
+  // The 2-D RoPE angle table for a grid of hp x wp patches: [hp*wp, head_dim/2]
+  // f32 (y angles then x angles; applied in "half" style to the patch tokens).
+  std::vector<float> rope_angles(int64_t hp, int64_t wp) const;
 
  private:
   Dinov3Config cfg_;
