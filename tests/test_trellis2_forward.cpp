@@ -234,6 +234,26 @@ TEST(RuntimeTrellis2Forward, SparseStructureDecoderMatchesFloat64Composition) {
   }
 }
 
+// use_fp16 (the released decoder's precision): f16 torso convolutions and
+// activations, f32 input/output layers, against the same float64 composition.
+TEST(RuntimeTrellis2Forward, SparseStructureDecoderF16TorsoStaysClose) {
+  PipelineConfig p = PipelineConfig::load(tiny_dir() + "/pipeline.json");
+  ModelFiles f = resolve_model_files(p.directory, p.model("sparse_structure_decoder"));
+  Weights W(f.safetensors);
+  auto cfg = SSDecoderConfig::parse(ModelConfig::load(f.json).args);
+  H z = host_random({1, cfg.latent_channels, 6, 6, 6}, 78);
+  H want = host_ss_decoder(W, cfg, z);
+  for (Device* dev : test::test_devices()) {
+    SCOPED_TRACE(dev->id());
+    auto m = load_role(p, "sparse_structure_decoder", *dev, DType::f16);
+    Tensor got = dynamic_cast<SparseStructureDecoder&>(*m).forward(to_device(z, *dev));
+    EXPECT_EQ(got.dtype(), DType::f32);
+    double e = nmse_of(got, want);
+    std::printf("[ ss_dec  f16 ] %s nmse %.3g\n", dev->id().c_str(), e);
+    EXPECT_LT(e, 3e-5) << "nmse " << e;  // ~16 f16 roundings of O(1) activations: ~3e-6 measured
+  }
+}
+
 TEST(RuntimeTrellis2Forward, SparseStructureFlowMatchesFloat64Composition) {
   PipelineConfig p = PipelineConfig::load(tiny_dir() + "/pipeline.json");
   ModelFiles f = resolve_model_files(p.directory, p.model("sparse_structure_flow_model"));
