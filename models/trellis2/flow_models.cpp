@@ -72,6 +72,9 @@ Tensor FlowModelBase::forward_tokens(const Tensor& x, double timestep, const Ten
   Tensor mod = ada_ ? ada_->forward(ops::silu(t_emb)) : t_emb;  // [1, 6C] or [1, C]
   stage("mod", mod);
   if (act != DType::f32) {
+    // manual_cast(t_emb, dtype): the shared modulation is rounded to the torso
+    // dtype before each block adds its f32 `modulation` (then rounds again).
+    mod = ops::cast(ops::cast(mod, act), DType::f32);
     h = ops::cast(h, act);
     cond = ops::cast(cond, act);
   } else if (cond.dtype() != DType::f32) {
