@@ -114,8 +114,7 @@ std::vector<float> init_values(const std::string& name, const Shape& shape, uint
   std::vector<float> v(static_cast<size_t>(n));
   uint64_t s = seed ^ fnv1a(name);
   // Box-Muller on splitmix64 uniforms: platform-independent (std::normal_distribution is not).
-  auto normal = [&](size_t i) {
-    (void)i;
+  auto normal = [&]() {
     double u1 = (double(splitmix64(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
     double u2 = double(splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
@@ -141,7 +140,7 @@ std::vector<float> init_values(const std::string& name, const Shape& shape, uint
     for (size_t i = 1; i < shape.size(); ++i) fan_in *= shape[i];
     stdv = 1.0 / std::sqrt(double(std::max<int64_t>(fan_in, 1)));
   }
-  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = float(mean + stdv * normal(size_t(i)));
+  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = float(mean + stdv * normal());
   return v;
 }
 

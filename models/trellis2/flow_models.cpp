@@ -50,7 +50,7 @@ Tensor FlowModelBase::forward_tokens(const Tensor& x, double timestep, const Ten
   TESSERA_CHECK(loaded(), "{}: forward before load_state", type_name());
   TESSERA_CHECK(x.ndim() == 2 && x.dim(1) == cfg_.in_channels, "{}: tokens must be [L, {}], got {}", type_name(),
                 cfg_.in_channels, shape_str(x.shape()));
-  const int64_t L = x.dim(0), C = cfg_.model_channels;
+  const int64_t L = x.dim(0);
   Tensor cond = cond0.ndim() == 3 ? cond0.reshape({cond0.dim(0) * cond0.dim(1), cond0.dim(2)}) : cond0;
   TESSERA_CHECK(cond.ndim() == 2 && cond.dim(1) == cfg_.cond_channels, "{}: cond must be [T, {}], got {}", type_name(),
                 cfg_.cond_channels, shape_str(cond0.shape()));
@@ -90,7 +90,6 @@ Tensor FlowModelBase::forward_tokens(const Tensor& x, double timestep, const Ten
   h = ops::layer_norm(h, nullptr, nullptr, 1e-5);  // F.layer_norm, PyTorch default eps
   h = out_layer_->forward(h);
   stage("out_layer", h);
-  (void)C;
   return h;
 }
 

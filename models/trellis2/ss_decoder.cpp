@@ -45,10 +45,8 @@ Tensor ChannelNorm::forward(const Tensor& x) const {
   TESSERA_CHECK(weight->value.defined(), "{}: not loaded", type_name());
   if (group) return ops::group_norm(x, 32, &weight->value, &bias->value, 1e-5);
   // LayerNorm over the channel axis at every voxel: NCDHW -> NDHWC -> back.
-  const Shape& s = x.shape();
   Tensor t = ops::permute(x, {0, 2, 3, 4, 1});
   t = ops::layer_norm(t, &weight->value, &bias->value, 1e-5);
-  (void)s;
   return ops::permute(t, {0, 4, 1, 2, 3});
 }
 
