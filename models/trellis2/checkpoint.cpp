@@ -220,6 +220,9 @@ std::vector<WrittenModel> make_checkpoint(const std::string& preset, const std::
     text = preset_json(preset);
     source = "preset '" + preset + "'";
   } else {
+    std::error_code ec;
+    if (!fs::is_regular_file(preset, ec))
+      fail("--config '{}': not a preset (tiny, released) and not a preset json file", printable(preset, 200));
     JsonConfig::load_file(preset);  // size/syntax checks with the file name
     std::ifstream f(preset, std::ios::binary);
     std::stringstream ss;
