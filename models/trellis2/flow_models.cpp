@@ -35,9 +35,13 @@ Tensor FlowModelBase::rope_angles(const std::vector<int32_t>& coords, Device& de
   const int64_t P = hd / 2, F = P / 3;
   // Official RotaryPositionEmbedder: freqs_j = rope_freq[0] / rope_freq[1]^(j/F)
   // in f32, phase = coord * freq (f32); the last P - 3F pairs get angle 0.
+  // SparseStructureFlowModel builds its embedder without passing rope_freq
+  // (the default (1, 10000) applies whatever the config says); SLatFlowModel's
+  // sparse attention passes the config's rope_freq.
+  const bool dense = cfg_.class_name == "SparseStructureFlowModel";
+  const double f0 = dense ? 1.0 : cfg_.rope_freq[0], f1 = dense ? 10000.0 : cfg_.rope_freq[1];
   std::vector<float> freqs(static_cast<size_t>(F));
-  for (int64_t j = 0; j < F; ++j)
-    freqs[size_t(j)] = float(cfg_.rope_freq[0] / std::pow(cfg_.rope_freq[1], double(float(j) / float(F))));
+  for (int64_t j = 0; j < F; ++j) freqs[size_t(j)] = float(f0 / std::pow(f1, double(float(j) / float(F))));
   std::vector<float> a(size_t(L * P), 0.f);
   for (int64_t n = 0; n < L; ++n)
     for (int64_t ax = 0; ax < 3; ++ax)
