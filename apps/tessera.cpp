@@ -7,6 +7,7 @@
 //   tessera bench sdpa [--backends LIST] [--dtypes f32,bf16] [--tokens 4096,16384] [--heads 12] [--head-dims 128]
 //   tessera tune [NAME --backends LIST [--size N] [--fraction F]]
 //                                        run a backend's parameter search (no NAME: list the tuners)
+//   tessera make-checkpoint --model trellis2 --config tiny|released|PRESET.json -o DIR [--seed S] [--dtype f16|bf16|f32]
 // LIST: comma-separated backends or devices (cpu, opencl, vulkan:0, vulkan:NVIDIA).
 // Global: --fallback cpu (run ops a backend lacks on the CPU, logged once per op).
 #include <cstdio>
@@ -22,6 +23,7 @@
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
 #include "core/tuner.hpp"
+#include "models/trellis2/checkpoint.hpp"
 #include "ops/parity.hpp"
 
 using namespace tessera;
@@ -46,6 +48,7 @@ Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
+    if (s == "-o") s = "--o";  // make-checkpoint -o DIR
     if (s.rfind("--", 0) == 0) {
       std::string k = s.substr(2), v = "1";
       auto eq = k.find('=');
@@ -302,6 +305,35 @@ int cmd_tune(const Args& a) {
       throw UsageError(fmt::format("tuner '{}' tunes {} devices, not {}", def->name, def->backend, d->id()));
     std::printf("%s\n", def->run(*d, o).c_str());
   }
+// --- make-checkpoint (models/trellis2/checkpoint.hpp) ---
+int cmd_make_checkpoint(const Args& a) {
+  const std::string model = a.get("model", "trellis2");
+  if (model != "trellis2") throw UsageError(fmt::format("unknown --model '{}'; valid: trellis2", model));
+  if (!a.flag("config")) throw UsageError("make-checkpoint needs --config tiny|released|PRESET.json");
+  std::string dir = a.get("o", a.get("out"));
+  if (dir.empty()) throw UsageError("make-checkpoint needs -o DIR");
+  models::trellis2::MakeCheckpointOptions o;
+  if (a.flag("seed")) {
+    char* end = nullptr;
+    const std::string s = a.get("seed");
+    unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+    if (s.empty() || !end || *end) throw UsageError(fmt::format("bad --seed '{}'", s));
+    o.seed = v;
+  }
+  if (a.flag("dtype")) {
+    const std::string d = a.get("dtype");
+    if (d == "f16") o.dtype = DType::f16;
+    else if (d == "bf16") o.dtype = DType::bf16;
+    else if (d == "f32") o.dtype = DType::f32;
+    else throw UsageError(fmt::format("bad --dtype '{}'; valid: f16, bf16, f32", d));
+  }
+  auto written = models::trellis2::make_checkpoint(a.get("config"), dir, o);
+  int64_t total = 0;
+  for (const auto& w : written) {
+    std::printf("%-28s %12ld params  %s\n", w.role.c_str(), long(w.params), w.safetensors.c_str());
+    total += w.params;
+  }
+  std::printf("wrote %s/pipeline.json and %zu models (%ld parameters)\n", dir.c_str(), written.size(), long(total));
   return 0;
 }
 
@@ -317,6 +349,8 @@ void usage() {
       "             [--head-dims 128] [--csv FILE]\n"
       "  tune [NAME --backends LIST [--size N] [--fraction F]]\n"
       "                                       backend parameter search (no NAME: list tuners)\n"
+      "  make-checkpoint --model trellis2 --config tiny|released|PRESET.json -o DIR [--seed S]\n"
+      "             [--dtype f16|bf16|f32]   a model directory with seeded random weights\n"
       "options: --fallback cpu   run ops a backend lacks on the CPU (logged once per op)\n"
       "env: TESSERA_LOG=trace|debug|info|warn|error  TESSERA_FALLBACK=cpu\n");
 }
@@ -341,7 +375,9 @@ int main(int argc, char** argv) {
     if (c == "check") return cmd_check(a);
     if (c == "bench") return cmd_bench(a);
     if (c == "tune") return cmd_tune(a);
-    throw UsageError(fmt::format("unknown command '{}'; valid: devices, ops, check, bench, tune", c));
+    if (c == "make-checkpoint") return cmd_make_checkpoint(a);
+    throw UsageError(
+        fmt::format("unknown command '{}'; valid: devices, ops, check, bench, tune, make-checkpoint", c));
   } catch (const UsageError& e) {
     std::fprintf(stderr, "tessera: %s\n", e.what());
     return 2;
