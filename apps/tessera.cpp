@@ -305,6 +305,9 @@ int cmd_tune(const Args& a) {
       throw UsageError(fmt::format("tuner '{}' tunes {} devices, not {}", def->name, def->backend, d->id()));
     std::printf("%s\n", def->run(*d, o).c_str());
   }
+  return 0;
+}
+
 // --- make-checkpoint (models/trellis2/checkpoint.hpp) ---
 int cmd_make_checkpoint(const Args& a) {
   const std::string model = a.get("model", "trellis2");
