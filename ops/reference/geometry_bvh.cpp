@@ -399,7 +399,7 @@ Mesh mesh_sphere(std::mt19937_64& rng, int nu, int nv) {
   m.v.insert(m.v.end(), {0.f, 0.f, 1.f});
   for (int j = 1; j < nv; ++j)
     for (int i = 0; i < nu; ++i) {
-      double th = pi * (j + jit(rng)) / nv, ph = 2 * pi * (i + jit(rng)) / nu, r = 1 + 0.05 * jit(rng);
+      double th = pi * (j + jit(rng)) / nv, ph = 2 * pi * (i + jit(rng)) / nu, r = 1 + 0.01 * jit(rng);
       m.v.insert(m.v.end(), {float(r * std::sin(th) * std::cos(ph)), float(r * std::sin(th) * std::sin(ph)), float(r * std::cos(th))});
     }
   m.v.insert(m.v.end(), {0.f, 0.f, -1.f});
@@ -417,8 +417,8 @@ Mesh mesh_sphere(std::mt19937_64& rng, int nu, int nv) {
   return m;
 }
 
-Mesh mesh_soup(std::mt19937_64& rng, int64_t n) {
-  std::uniform_real_distribution<double> u(-1, 1), s(-0.05, 0.05);
+Mesh mesh_soup(std::mt19937_64& rng, int64_t n, double size) {
+  std::uniform_real_distribution<double> u(-1, 1), s(-size / 2, size / 2);
   Mesh m;
   for (int64_t t = 0; t < n; ++t) {
     double c[3] = {u(rng), u(rng), u(rng)};

@@ -37,7 +37,8 @@ struct Mesh {
 };
 Mesh mesh_cube();                                       // 12 triangles
 Mesh mesh_sphere(std::mt19937_64& rng, int nu, int nv);  // jittered UV sphere, 2 nu (nv - 1) triangles
-Mesh mesh_soup(std::mt19937_64& rng, int64_t n);        // random triangles (a few degenerate)
+// random triangles of size ~`size` in [-1, 1]^3 (a few degenerate)
+Mesh mesh_soup(std::mt19937_64& rng, int64_t n, double size = 0.1);
 Mesh mesh_strip(std::mt19937_64& rng, int64_t n);       // a long thin strip (length 1000, width 1e-3)
 Mesh mesh_coincident(std::mt19937_64& rng, int64_t n);  // n copies of a few triangles
 Mesh mesh_exponential(std::mt19937_64& rng, int64_t n); // triangles at distances 1.1^k
