@@ -135,14 +135,16 @@ inline T ray_triangle(V3<T> o, const Shear<T>& s, V3<T> a, V3<T> b, V3<T> c, T w
 
 // Slab test: the ray's parameter interval inside [lo, hi] intersected with
 // [t0, t1]; returns false when empty. inv = 1 / dir (inf for 0 components).
-// fmin/fmax drop the NaN of 0 * inf (origin on a slab plane, dir parallel).
+// An axis whose slab distance is NaN (0 * inf: the origin on a slab plane,
+// the direction parallel to it) is no constraint. The far distance is
+// enlarged by 3 ulp (rounding of the slab distances).
 template <typename T>
 inline bool ray_box(V3<T> o, V3<T> inv, const T lo[3], const T hi[3], T t0, T t1, T& tnear) {
   for (int i = 0; i < 3; ++i) {
-    T a = (lo[i] - o[i]) * inv[i], b = (hi[i] - o[i]) * inv[i];
-    T n = std::fmin(a, b), f = std::fmax(a, b);
-    t0 = std::fmax(t0, n);
-    t1 = std::fmin(t1, f * T(1.0000003));  // conservative far plane (rounding of the slab distances)
+    const T a = (lo[i] - o[i]) * inv[i], b = (hi[i] - o[i]) * inv[i];
+    if (std::isnan(a) || std::isnan(b)) continue;
+    t0 = std::max(t0, std::min(a, b));
+    t1 = std::min(t1, std::max(a, b) * T(1.0000003));
   }
   tnear = t0;
   return t0 <= t1;

@@ -338,16 +338,21 @@ __kernel void bvh_query(__global const float* v, __global const int* f, __global
   odist[i] = bf < 0 ? INFINITY : sqrt(best);
 }
 
-// Slab test (ops/bvh_math.hpp ray_box).
+inline float bvh_c(float3 v, int k) { return k == 0 ? v.x : k == 1 ? v.y : v.z; }
+// Slab test (ops/bvh_math.hpp ray_box): an axis whose slab distance is NaN
+// (0 * inf: origin on the slab plane, direction parallel to it) is no constraint.
 inline int bvh_ray_box(float3 o, float3 inv, __global const float* b, float t0, float t1, float* tn) {
   const float3 lo = ((float3)(b[0], b[1], b[2]) - o) * inv, hi = ((float3)(b[3], b[4], b[5]) - o) * inv;
-  const float3 nn = fmin(lo, hi), ff = fmax(lo, hi) * 1.0000003f;
-  t0 = fmax(fmax(fmax(t0, nn.x), nn.y), nn.z);
-  t1 = fmin(fmin(fmin(t1, ff.x), ff.y), ff.z);
+  for (int k = 0; k < 3; ++k) {
+    const float x = bvh_c(lo, k), y = bvh_c(hi, k);
+    if (isnan(x) || isnan(y)) continue;
+    t0 = fmax(t0, fmin(x, y));
+    t1 = fmin(t1, fmax(x, y) * 1.0000003f);
+  }
   *tn = t0;
   return t0 <= t1;
 }
-inline float bvh_c(float3 v, int k) { return k == 0 ? v.x : k == 1 ? v.y : v.z; }
+
 
 __kernel void bvh_raycast(__global const float* v, __global const int* f, __global const float* boxes,
                           __global const int* nodes, int depth, __global const float* po, __global const float* pd,
