@@ -121,6 +121,10 @@ std::string supports(const Device& dev, const OpArgs& a) {
   for (auto* list : {&a.in, &a.out})
     for (const Tensor& t : *list)
       if (t.offset_bytes() != 0) return "tensor " + t.desc() + " is a view at a nonzero offset (pass a contiguous copy)";
+  // 32-bit index arithmetic in the kernels (6 * node, 3 * vertex).
+  if (a.in[1].dim(0) > (int64_t(1) << 27) || a.in[0].dim(0) > (int64_t(1) << 29))
+    return fmt::format("{} faces / {} vertices: at most 2^27 faces and 2^29 vertices (32-bit indices)", a.in[1].dim(0),
+                       a.in[0].dim(0));
   return "";
 }
 

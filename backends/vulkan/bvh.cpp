@@ -174,6 +174,10 @@ std::string supports(const Device& d, const OpArgs& a) {
       if (tensor_arg(t, false).elem_off != 0) return "tensor " + t.desc() + " is a view at an unaligned offset";
   for (const Tensor& t : a.in)
     if (uint64_t(t.numel()) >= (uint64_t(1) << 31)) return "tensor " + t.desc() + " has 2^31 or more elements";
+  // 32-bit index arithmetic in the kernels (6 * node, 3 * vertex).
+  if (a.in[1].dim(0) > (int64_t(1) << 27) || a.in[0].dim(0) > (int64_t(1) << 29))
+    return fmt::format("{} faces / {} vertices: at most 2^27 faces and 2^29 vertices (32-bit indices)", a.in[1].dim(0),
+                       a.in[0].dim(0));
   return "";
 }
 
