@@ -148,7 +148,7 @@ struct Tree {
   const float* boxes;
   const int32_t* nodes;
   int64_t V, F, N;
-  // 0 ok, 2 malformed.
+  // False when the leaf's face or its vertex indices are out of range.
   bool leaf_face(int32_t node, int32_t& face, V3f& a, V3f& b, V3f& c) const {
     face = nodes[4 * node + 3];
     if (face < 0 || face >= F) return false;
@@ -159,6 +159,7 @@ struct Tree {
     a = p(0), b = p(1), c = p(2);
     return true;
   }
+  // False when a child index is out of range (or the root).
   bool kids(int32_t node, int32_t& l, int32_t& r) const {
     l = nodes[4 * node], r = nodes[4 * node + 1];
     return l > 0 && l < N && r > 0 && r < N;
