@@ -4,6 +4,7 @@
 //   tessera check [--op NAME|all] [--backends LIST] [--scale]
 //                                        parity of ops vs their float64 reference on each device
 //   tessera bench gemm [--backends LIST] [--dtypes f32,f16] [--sizes 4096,MxNxK] [--csv FILE]
+//   tessera bench bvh [--backends LIST] [--faces 1000000,8000000] [--points 10000000] [--csv FILE]
 //   tessera bench sdpa [--backends LIST] [--dtypes f32,bf16] [--tokens 4096,16384] [--heads 12] [--head-dims 128]
 //   tessera tune [NAME --backends LIST [--size N] [--fraction F]]
 //                                        run a backend's parameter search (no NAME: list the tuners)
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bvh_bench.hpp"
 #include "bench/gemm_bench.hpp"
 #include "bench/raster_bench.hpp"
 #include "bench/sdpa_bench.hpp"
@@ -246,11 +248,34 @@ int cmd_bench_raster(const Args& a) {
   return 0;
 }
 
+int cmd_bench_bvh(const Args& a) {
+  auto devs = select_devices(a.get("backends"));
+  auto faces = parse_ints(a.get("faces", "1000000,8000000"));
+  auto points = parse_ints(a.get("points", "10000000"));
+  std::vector<bench::BvhResult> rs;
+  for (auto* d : devs)
+    for (auto np : points)
+      for (auto nf : faces) {
+        try {
+          rs.push_back(bench::bench_bvh(*d, nf, np));
+          bench::print_bvh_table({rs.back()}, rs.size() == 1);
+          std::fflush(stdout);
+        } catch (const Error& e) {
+          std::fprintf(stderr, "%s faces=%ld points=%ld: %s\n", d->id().c_str(), nf, np, e.what());
+        }
+      }
+  std::printf("\nsummary\n");
+  bench::print_bvh_table(rs);
+  if (a.flag("csv")) bench::write_bvh_csv(rs, a.get("csv"));
+  return 0;
+}
+
 int cmd_bench(const Args& a) {
   if (a.pos.size() >= 2 && a.pos[1] == "raster") return cmd_bench_raster(a);
   if (a.pos.size() >= 2 && a.pos[1] == "sdpa") return cmd_bench_sdpa(a);
+  if (a.pos.size() >= 2 && a.pos[1] == "bvh") return cmd_bench_bvh(a);
   if (a.pos.size() < 2 || a.pos[1] != "gemm")
-    throw UsageError("usage: tessera bench gemm|sdpa [--backends LIST] ... (see tessera --help)");
+    throw UsageError("usage: tessera bench gemm|sdpa|bvh|raster [--backends LIST] ... (see tessera --help)");
   auto devs = select_devices(a.get("backends"));
   auto dtypes = parse_dtypes(a.get("dtypes", "f32,f16"));
   std::vector<bench::GemmShape> shapes;
@@ -354,6 +379,7 @@ void usage() {
       "                                       backend parameter search (no NAME: list tuners)\n"
       "  make-checkpoint --model trellis2 --config tiny|released|PRESET.json -o DIR [--seed S]\n"
       "             [--dtype f16|bf16|f32]   a model directory with seeded random weights\n"
+      "  bench bvh [--backends LIST] [--faces 1000000,8000000] [--points 10000000] [--csv FILE]\n"
       "options: --fallback cpu   run ops a backend lacks on the CPU (logged once per op)\n"
       "env: TESSERA_LOG=trace|debug|info|warn|error  TESSERA_FALLBACK=cpu\n");
 }
