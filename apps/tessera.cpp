@@ -380,6 +380,7 @@ void usage() {
       "  make-checkpoint --model trellis2 --config tiny|released|PRESET.json -o DIR [--seed S]\n"
       "             [--dtype f16|bf16|f32]   a model directory with seeded random weights\n"
       "  bench bvh [--backends LIST] [--faces 1000000,8000000] [--points 10000000] [--csv FILE]\n"
+      "  bench raster [--backends LIST] [--sizes 1024,4096] [--triangles 1000000] [--tri-px 8]\n"
       "options: --fallback cpu   run ops a backend lacks on the CPU (logged once per op)\n"
       "env: TESSERA_LOG=trace|debug|info|warn|error  TESSERA_FALLBACK=cpu\n");
 }
