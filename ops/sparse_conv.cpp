@@ -91,10 +91,12 @@ std::vector<TestCase> conv_cases() {
   cs.push_back(conv_case({"n200_c1024to40", 200, 1024, 40, 3, f16, true, 0.5}));
   cs.push_back(conv_case({"n150_c32to1024", 150, 32, 1024, 3, bf16, true, 0.5}));
   cs.push_back(conv_case({"n20000_c64to64_sampled", 20000, 64, 64, 3, f16, true, 0.3, 1, 0.01, 300}));
-  // Scale: the decoder's sizes.
-  cs.push_back(conv_case({"n200k_c256to256_sampled", 200000, 256, 256, 3, f16, true, 0.15, 1, 0, 200, true}));
-  cs.push_back(conv_case({"n100k_c72to136_f32_sampled", 100000, 72, 136, 3, f32, true, 0.2, 2, 0.01, 200, true}));
-  cs.push_back(conv_case({"n1M_c32to32_sampled", 1000000, 32, 32, 3, bf16, true, 0.1, 1, 0, 200, true}));
+  // Scale: decoder-sized channels and voxel counts (sampled rows; sized so that
+  // lavapipe, ~1 GFLOP/s here, finishes each in about a minute).
+  cs.push_back(conv_case({"n10k_c256to256_sampled", 10000, 256, 256, 3, f16, true, 0.15, 1, 0, 200, true}));
+  cs.push_back(conv_case({"n50k_c72to136_2batch_sampled", 50000, 72, 136, 3, f32, true, 0.2, 2, 0.01, 200, true}));
+  cs.push_back(conv_case({"n200k_c32to32_sampled", 200000, 32, 32, 3, bf16, true, 0.15, 1, 0, 200, true}));
+  cs.push_back(conv_case({"n1M_c16to16_sampled", 1000000, 16, 16, 3, f16, false, 0.1, 1, 0, 200, true}));
   return cs;
 }
 

@@ -27,9 +27,18 @@ void sparse_conv3d(Device&, OpArgs& a) {
   const float* bias = a.in.size() > 3 ? data<float>(a.in[3]) : nullptr;
   const int32_t* nbr = data<int32_t>(nbr_t);
   const char* fp = data<char>(f);
-  const DType t = f.dtype();
-  // Chunk rows so that the accumulator, the gather and the product stay ~48 MiB.
-  const int64_t R = std::min<int64_t>(N, std::max<int64_t>(256, (int64_t(4) << 20) / std::max<int64_t>(1, Ci + 2 * Co)));
+  DType t = f.dtype();
+  // f16/bf16 features are widened once when that copy is small enough (<= 1 GiB),
+  // so the gathers below are plain row copies; else each gathered row is widened.
+  std::vector<float> f32;
+  if (t != DType::f32 && N * Ci <= (int64_t(1) << 28)) {
+    f32.resize(size_t(N * Ci));
+    to_f32(fp, t, f32.data(), N * Ci);
+    fp = reinterpret_cast<const char*>(f32.data());
+    t = DType::f32;
+  }
+  // Chunk rows so that the accumulator, the gather and the product stay ~192 MiB.
+  const int64_t R = std::min<int64_t>(N, std::max<int64_t>(256, (int64_t(16) << 20) / std::max<int64_t>(1, Ci + 2 * Co)));
   std::vector<float> acc(static_cast<size_t>(R * Co)), g(static_cast<size_t>(R * Ci)), prod(static_cast<size_t>(R * Co));
   std::vector<int32_t> rows(static_cast<size_t>(R)), src(static_cast<size_t>(R));
   char* yp = data<char>(y);
@@ -65,7 +74,7 @@ void sparse_conv3d(Device&, OpArgs& a) {
         for (int64_t c = 0; c < Co; ++c) ar[c] += pr[c];
       });
     }
-    from_f32(acc.data(), yp + size_t(r0 * Co) * dtype_size(t), t, nr * Co);
+    from_f32(acc.data(), yp + size_t(r0 * Co) * dtype_size(y.dtype()), y.dtype(), nr * Co);
   }
 }
 
