@@ -1,5 +1,11 @@
-// Vulkan sparse_conv3d (shaders/sparse_conv.comp: masked implicit GEMM, f32
-// accumulation, portable shared-memory tiles).
+// Vulkan sparse_conv3d: masked implicit GEMM with f32 accumulation.
+//   sparse_conv               portable shared-memory tiles, f32 FMA (any dtype)
+//   sparse_conv_coopmat_nv    f16 only: tensor cores (VK_NV_cooperative_matrix,
+//                             16x16x16 f16 fragments, f32 accumulators)
+// TESSERA_VK_SPARSE_CONV=portable|coopmat forces a path where it can run;
+// coopmat_emu runs the coopmat kernel's functional model on any device (tests).
+#include <cstdlib>
+
 #include "backends/vulkan/vk_kernel.hpp"
 #include "core/error.hpp"
 
@@ -15,6 +21,24 @@ struct Push {
   uint32_t tile_x0, tile_y0;
 };
 
+std::string forced_path() {
+  const char* e = std::getenv("TESSERA_VK_SPARSE_CONV");
+  return e ? e : "";
+}
+
+// The coopmat shader for this call on this device, "" for the portable one.
+std::string coopmat_shader(const Context& c, DType t) {
+  const std::string force = forced_path();
+  if (t != DType::f16 || force == "portable") return "";
+  if (force == "coopmat_emu") return find_spirv("sparse_conv_coopmat_emu") ? "sparse_conv_coopmat_emu" : "";
+  if (!find_spirv("sparse_conv_coopmat_nv") || !c.coopmat_nv || !c.float16 || c.subgroup_size != 32 ||
+      !c.subgroup_basic)
+    return "";
+  bool shape = false;
+  for (auto& s : c.coopmat_f16) shape = shape || (s.m == 16 && s.n == 16 && s.k == 16);
+  return shape && 23000 <= c.max_shared ? "sparse_conv_coopmat_nv" : "";
+}
+
 void sparse_conv3d(Device& d, OpArgs& a) {
   auto& dev = as_vulkan(d);
   auto lock = dev.lock();
@@ -28,8 +52,11 @@ void sparse_conv3d(Device& d, OpArgs& a) {
   const uint64_t row_tiles = (N + kTileM - 1) / kTileM, co_tiles = (Co + kTileN - 1) / kTileN;
   Push pc{uint32_t(N), uint32_t(Ci), uint32_t(Co), uint32_t(K), uint32_t(af.elem_off), uint32_t(an.elem_off),
           uint32_t(aw.elem_off), uint32_t(ab.elem_off), uint32_t(ay.elem_off), uint32_t(co_tiles), 0, 0};
-  const auto& p =
-      dev.pipelines().get("sparse_conv", 5, {{1, dtype_code(f.dtype())}, {2, uint32_t(has_bias)}}, 256);
+  const std::string cm = coopmat_shader(dev.ctx(), f.dtype());
+  const bool even = ay.elem_off % 2 == 0 && Co % 2 == 0;
+  const auto& p = !cm.empty()
+                      ? dev.pipelines().get(cm, 5, {{2, uint32_t(has_bias)}, {3, uint32_t(even)}}, 128)
+                      : dev.pipelines().get("sparse_conv", 5, {{1, dtype_code(f.dtype())}, {2, uint32_t(has_bias)}}, 256);
   launch_2d(dev, p, {af.bind, an.bind, aw.bind, ab.bind, ay.bind}, &pc, sizeof(pc), row_tiles, co_tiles,
             offsetof(Push, tile_x0), offsetof(Push, tile_y0));
 }
@@ -43,6 +70,10 @@ std::string supports(const Device& d, const OpArgs& a) {
     if (uint64_t(t->numel()) >= (uint64_t(1) << 32)) return "a tensor has 2^32 elements or more (32-bit indexing)";
   // One invocation loops over K offsets x ceil(Cin / 16) channel steps (+ the staging loops).
   const uint64_t K = uint64_t(nbr.dim(1)), steps = K * ((uint64_t(f.dim(1)) + kTileK - 1) / kTileK + 2);
+  const std::string force = forced_path();
+  if (f.dtype() == DType::f16 && (force == "coopmat" || force == "coopmat_emu") &&
+      coopmat_shader(static_cast<const VulkanDevice&>(d).ctx(), f.dtype()).empty())
+    return "TESSERA_VK_SPARSE_CONV=" + force + " but the coopmat kernel cannot run here (f16 only; tensor cores)";
   return check_loop_budget(d, steps, "sparse_conv3d");
 }
 
