@@ -1,6 +1,7 @@
 // Host-side generators for the sparse ops' test cases (parity cases and
 // gtests): unique random voxel coordinates and the submanifold neighbour map
-// built from them with a std::map (independent of any device hash table).
+// built from them with a host std::unordered_map (independent of any device
+// hash table). Coordinates must lie in [-2^15, 2^15).
 #pragma once
 #include <array>
 #include <cstdint>
