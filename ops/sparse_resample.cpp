@@ -73,6 +73,7 @@ std::vector<TestCase> offsets_cases() {
     return c;
   };
   for (DType t : {DType::f32, DType::f16, DType::bf16}) cs.push_back(mk("np1000", 1000, t, false));
+  cs.push_back(mk("np0", 0, DType::f32, false));
   cs.push_back(mk("np1", 1, DType::f32, false));
   cs.push_back(mk("np1025", 1025, DType::f32, false));
   cs.push_back(mk("np70001", 70001, DType::f16, false));
