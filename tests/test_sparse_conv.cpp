@@ -263,3 +263,25 @@ TEST(RuntimeSparseConvTiming, Voxels100kC256) {
     }
   }
 }
+
+// The nn layer keeps the coordinates (and their cache) and checks the map's row count.
+TEST(RuntimeSparseNN, ConvLayerKeepsCoordinates) {
+  for (Device* dev : test::test_devices()) {
+    SCOPED_TRACE(dev->id());
+    std::mt19937_64 rng(9);
+    const int64_t N = 300, C = 16;
+    auto cs = sparse_test::random_coords(rng, N, 1, 0.3);
+    auto nbr = sparse_test::neighbour_map(cs, 3);
+    SparseTensor x(Tensor::from_vector(flat(cs), {N, 4}, DType::i32, *dev), make(uniform(rng, size_t(N * C)), {N, C}, DType::f32, *dev),
+                   {64, 64, 64});
+    x.set_cached("nbr:k3", std::make_shared<int>(1));
+    Tensor W = make(uniform(rng, size_t(C * 27 * C)), {C, 3, 3, 3, C}, DType::f32, *dev);
+    Tensor M = Tensor::from_vector(nbr, {N, 27}, DType::i32, *dev);
+    SparseTensor y = nn::sparse_conv3d(x, W, nullptr, M);
+    EXPECT_EQ(y.coords().buffer_ptr(), x.coords().buffer_ptr());
+    EXPECT_NE(y.cached("nbr:k3"), nullptr);
+    EXPECT_EQ(nmse(y.feats().to_double(), ops::sparse_conv3d(x.feats(), M, W).to_double()), 0.0);
+    Tensor M2 = Tensor::from_vector(std::vector<int32_t>(size_t(10 * 27), -1), {10, 27}, DType::i32, *dev);
+    expect_error([&] { nn::sparse_conv3d(x, W, nullptr, M2); }, "neighbour map");
+  }
+}
