@@ -37,4 +37,9 @@ uint64_t base_seed() {
   return e ? std::strtoull(e, nullptr, 10) : 20261122ull;
 }
 
+std::string source_dir() {
+  const char* e = std::getenv("TESSERA_SOURCE_DIR");
+  return e && *e ? std::string(e) : std::string(TESSERA_SOURCE_DIR);
+}
+
 }  // namespace tessera::test

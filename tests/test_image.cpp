@@ -4,6 +4,8 @@
 // TRELLIS.2 preprocess_image / DinoV3FeatureExtractor code on the same
 // synthetic inputs (see synth() below): Tessera's output is byte-identical.
 #include <gtest/gtest.h>
+
+#include "tests/test_env.hpp"
 #include <unistd.h>
 
 #include <cmath>
@@ -206,7 +208,7 @@ TEST(ImageIO, JpegDecodes) {
 
 TEST(ImageIO, JpegPixelsMatchPillow) {
   // libjpeg-turbo with default settings, as Pillow decodes (hash from Pillow 9.4).
-  Image im = load_image(std::string(TESSERA_SOURCE_DIR) + "/tests/fuzz/corpus/image/rgb.jpg");
+  Image im = load_image(test::source_dir() + "/tests/fuzz/corpus/image/rgb.jpg");
   ASSERT_EQ(im.width, 8);
   ASSERT_EQ(im.height, 8);
   ASSERT_EQ(im.channels, 3);

@@ -4,6 +4,8 @@
 // in state_dict order. Config parsing errors are one-line and name the key.
 #include <gtest/gtest.h>
 
+#include "tests/test_env.hpp"
+
 #include <fstream>
 #include <sstream>
 
@@ -19,7 +21,7 @@ using namespace tessera::models::trellis2;
 
 namespace {
 
-std::string source_path(const std::string& rel) { return std::string(TESSERA_SOURCE_DIR) + "/" + rel; }
+std::string source_path(const std::string& rel) { return test::source_dir() + "/" + rel; }
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -24,7 +24,12 @@ void tap(float c, int n, out int i0, out int i1, out float w0, out float w1) {
   int64_t i[2] = int64_t[2](b, b + 1);
   float w[2] = float[2](1.0 - f, f);
   for (int k = 0; k < 2; ++k) {
-    if (pc.mode == 0u) i[k] = ((i[k] % int64_t(n)) + int64_t(n)) % int64_t(n);
+    if (pc.mode == 0u) {
+      // Floor modulo with unsigned operands only: GLSL leaves % of negative
+      // values undefined (NVIDIA and lavapipe disagree).
+      const uint64_t m = uint64_t(i[k] >= 0 ? i[k] : -i[k]) % uint64_t(n);
+      i[k] = int64_t(i[k] >= 0 || m == 0ul ? m : uint64_t(n) - m);
+    }
     else if (pc.mode == 1u) i[k] = clamp(i[k], int64_t(0), int64_t(n - 1));
     else if (i[k] < 0 || i[k] >= int64_t(n)) { w[k] = 0.0; i[k] = 0; }
   }
