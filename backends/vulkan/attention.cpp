@@ -2,16 +2,18 @@
 //   attention_dv{64,128,256}  portable shared-memory kernel (any device; f32,
 //                             f16, bf16 storage; any q/k head dim, value head
 //                             dim up to 256): shaders/attention.comp
-//   attention_coopmat_nv_hd{64,128}
-//                             tensor cores (VK_NV_cooperative_matrix) for f16
-//                             q/k/v with D = Dv = 64 or 128: f16 fragments, f32
-//                             accumulators and softmax, P rounded to f16 for
-//                             P V: shaders/attention_coopmat_nv.comp. bf16
-//                             takes the portable kernel (its values may exceed
-//                             the f16 range).
+//   attention_coopmat_nv_hd{64,128}_<variant>
+//                             tensor cores (VK_NV_cooperative_matrix, NVIDIA)
+//                             for f16 q/k/v with D = Dv = 64 or 128: f16
+//                             fragments, f32 accumulators, softmax in
+//                             registers on the score fragments, P rounded to
+//                             f16 for P V: shaders/attention_coopmat_nv.comp.
+//                             bf16 takes the portable kernel (NV coopmat v1 has
+//                             no bf16 fragments, and bf16 values may exceed the
+//                             f16 range).
 // TESSERA_VK_SDPA=portable|coopmat forces a path where it can run;
-// coopmat_emu runs the coopmat kernel's functional model (fragments emulated
-// in shared memory) on any device, for tests.
+// coopmat_emu runs the coopmat kernel's functional model (same fragment
+// layout and softmax, products emulated) on any device, for tests.
 // Dense [B, N, H, D] and varlen [T, H, D] + cu_seqlens (read on the device),
 // grouped-query attention, f32 scores / softmax statistics / accumulation.
 // Long jobs are split into launches of a bounded amount of work with a
@@ -27,7 +29,7 @@
 namespace tessera::vk {
 namespace {
 
-constexpr uint64_t kBQ = 64;  // query rows per workgroup (attention.comp)
+constexpr uint64_t kBQ = 64;  // query rows per workgroup (attention.comp; coopmat: 16 per subgroup)
 
 struct AttnPush {
   uint32_t B, Tq, Tk, Nq, Nk, H, Hk, D, Dv;
@@ -47,19 +49,60 @@ std::string forced_path() {
   return e ? e : "";
 }
 
-// The coopmat kernel's shader for these dims on this device ("" when it cannot run).
-std::string coopmat_shader(const Context& c, const ops::SdpaDims& dm, DType t, const std::string& force) {
-  if (t != DType::f16 || dm.D != dm.Dv || (dm.D != 64 && dm.D != 128)) return "";
+// Variants of attention_coopmat_nv.comp (CMakeLists.txt builds the same list):
+// keys per tile, subgroups per workgroup (16 query rows each), K / V
+// double-buffered in shared. A variant not built for a head dim (or over the
+// device's shared memory) leaves the job to the portable kernel.
+// SDPA_NOTES.md has the tuning log.
+struct CmVariant {
+  const char* tag;
+  uint32_t bkv, nsg, db;
+};
+constexpr CmVariant kCmVariants[] = {{"k32w8_db", 32, 8, 1}, {"k64w8", 64, 8, 0},     {"k32w8", 32, 8, 0},
+                                     {"k64w4", 64, 4, 0},    {"k32w16_db", 32, 16, 1}};  // k32w16_db: hd64 only
+// The functional model (EMULATE builds, lavapipe's 32 KiB of shared memory): hd64 double-buffered, so
+// that both K / V schemes are exercised there.
+constexpr CmVariant kCmEmu64{"emu", 32, 4, 1}, kCmEmu128{"emu", 32, 4, 0};
+// Default per head dim (SDPA_NOTES.md).
+const char* cm_default(int64_t hd) { return hd == 64 ? "k64w8" : "k32w8_db"; }
+
+// Shared memory of a variant (bytes): K and V tiles (x2 double-buffered) or the Q / out staging, padded rows.
+uint64_t cm_shared(const CmVariant& v, uint64_t hd, bool emu) {
+  const uint64_t rpv = (hd + 8) / 8, kv = (v.db + 1) * 2 * v.bkv * rpv, qv = 16 * v.nsg * rpv;
+  return 16 * (std::max(kv, qv) + (emu ? v.nsg * 16 * v.bkv / 4 : 0)) + (emu ? 4 * (32 * v.nsg + v.nsg) : 0);
+}
+
+struct CmPick {
+  std::string shader;  // "" when the coopmat kernel cannot run
+  CmVariant var{};
+};
+
+// The coopmat kernel's shader for these dims on this device.
+// TESSERA_VK_SDPA_CM=<tag> picks a variant of kCmVariants (tuning).
+CmPick coopmat_shader(const Context& c, const ops::SdpaDims& dm, DType t, const std::string& force) {
+  if (t != DType::f16 || dm.D != dm.Dv || (dm.D != 64 && dm.D != 128)) return {};
   const std::string hd = std::to_string(dm.D);
-  if (force == "coopmat_emu") return find_spirv("attention_coopmat_emu_hd" + hd) ? "attention_coopmat_emu_hd" + hd : "";
-  if (force == "portable") return "";
-  const std::string name = "attention_coopmat_nv_hd" + hd;
-  if (!find_spirv(name) || !c.coopmat_nv || !c.float16 || c.subgroup_size != 32 || !c.subgroup_basic) return "";
+  if (force == "coopmat_emu") {
+    const std::string name = "attention_coopmat_emu_hd" + hd;
+    const CmVariant& emu = dm.D == 64 ? kCmEmu64 : kCmEmu128;
+    if (!find_spirv(name) || cm_shared(emu, uint64_t(dm.D), true) > c.max_shared) return {};
+    return {name, emu};
+  }
+  if (force == "portable") return {};
+  const char* e = std::getenv("TESSERA_VK_SDPA_CM");
+  const std::string tag = e && *e ? e : cm_default(dm.D);
+  const CmVariant* var = nullptr;
+  for (auto& v : kCmVariants) var = tag == v.tag ? &v : var;
+  TESSERA_CHECK(var, "op 'sdpa' (vulkan): TESSERA_VK_SDPA_CM={} names no coopmat variant", tag);
+  const std::string name = "attention_coopmat_nv_hd" + hd + "_" + var->tag;
+  // The kernel assumes NVIDIA's fragment element layout (checked on the device: NaN otherwise).
+  if (!find_spirv(name) || !c.coopmat_nv || !c.float16 || c.subgroup_size != 32 || !c.subgroup_shuffle_vote ||
+      c.props.vendorID != 0x10DE)
+    return {};
   bool shape = false;
   for (auto& s : c.coopmat_f16) shape = shape || (s.m == 16 && s.n == 16 && s.k == 16);
-  // Shared memory: K, V (32 x (HD + 8) halves each), 4 x 2 KiB scores, 4 x 1.25 KiB P, row state.
-  const uint64_t shared = 2 * 32 * (dm.D + 8) * 2 + 4 * 2048 + 4 * 1280 + 1296;
-  return shape && shared <= c.max_shared ? name : "";
+  if (!shape || cm_shared(*var, uint64_t(dm.D), false) > c.max_shared) return {};
+  return {name, *var};
 }
 
 uint32_t dv_variant(int64_t Dv) { return Dv <= 64 ? 64 : Dv <= 128 ? 128 : Dv <= 256 ? 256 : 0; }
@@ -82,23 +125,27 @@ void sdpa(Device& d, OpArgs& a) {
               uint32_t(aq.elem_off), uint32_t(ak.elem_off), uint32_t(av.elem_off), uint32_t(ao.elem_off),
               uint32_t(acq.elem_off), uint32_t(ack.elem_off), float(dm.scale), 0, 0, 0};
   std::vector<Binding> binds{aq.bind, ak.bind, av.bind, ao.bind, acq.bind, ack.bind};
-  const std::string cm = coopmat_shader(ctx, dm, q.dtype(), forced_path());
+  const CmPick cm = coopmat_shader(ctx, dm, q.dtype(), forced_path());
   // Vector loads (4 elements, or 8 halves for coopmat) when every row and tensor start is a
   // multiple of that many elements (and the bindings start 16-byte aligned).
-  const uint64_t vec = cm.empty() ? 4 : 8;
+  const uint64_t vec = cm.shader.empty() ? 4 : 8;
   bool aligned = dm.D % vec == 0 && dm.Dv % vec == 0;
   for (auto* t : {&aq, &ak, &av}) aligned = aligned && t->elem_off % vec == 0 && t->bind.offset % 16 == 0;
+  const bool oaligned = ao.elem_off % 8 == 0 && ao.bind.offset % 16 == 0;
   const Pipeline& p =
-      !cm.empty()
-          ? dev.pipelines().get(cm, 6, {{2, uint32_t(dm.varlen)}, {3, uint32_t(aligned)}}, 128)
+      !cm.shader.empty()
+          ? dev.pipelines().get(cm.shader, 6,
+                                {{2, uint32_t(dm.varlen)}, {3, uint32_t(aligned)}, {4, uint32_t(oaligned)}},
+                                32 * cm.var.nsg)
           : dev.pipelines().get("attention_dv" + std::to_string(dv_variant(dm.Dv)), 6,
                                 {{1, dtype_code(q.dtype())}, {2, uint32_t(dm.varlen)}, {3, uint32_t(aligned)}}, 256);
+  const uint64_t bq = cm.shader.empty() ? kBQ : 16 * cm.var.nsg;
 
   // Work per query tile (multiply-adds; the whole key range bounds a varlen
   // tile's keys), and tiles per launch within the budget.
-  const uint64_t tiles = (Tq + kBQ - 1) / kBQ;
+  const uint64_t tiles = (Tq + bq - 1) / bq;
   const uint64_t keys = dm.varlen ? Tk : uint64_t(dm.Nk);
-  const uint64_t per_tile = std::max<uint64_t>(1, kBQ * keys * uint64_t(dm.D + dm.Dv) * uint64_t(dm.H));
+  const uint64_t per_tile = std::max<uint64_t>(1, bq * keys * uint64_t(dm.D + dm.Dv) * uint64_t(dm.H));
   const uint64_t budget = ctx.info.software ? (uint64_t(1) << 33) : (uint64_t(1) << 40);
   const uint64_t chunk = std::clamp<uint64_t>(budget / per_tile, 1, tiles);
   for (uint64_t t0 = 0; t0 < tiles; t0 += chunk) {
@@ -118,6 +165,13 @@ std::string supports(const Device& d, const OpArgs& a) {
   // Per key tile of 64: 1 + ceil(D / 16) + 64 / VCH loop iterations (the longest sequence bounds a varlen one).
   const uint64_t keys = uint64_t(dm.Nk);  // dense: per batch; varlen: all k rows (bounds any tile)
   const uint64_t per_tile = 1 + (uint64_t(dm.D) + 15) / 16 + 64 / (2048 / dv_variant(dm.Dv));
+  if (forced_path() == "coopmat_emu" && a.in[0].dtype() == DType::f16 && dm.D == dm.Dv && (dm.D == 64 || dm.D == 128)) {
+    // The functional model's loop iterations per tile of its bkv keys (its S, P V and softmax loops).
+    const uint64_t hd = uint64_t(dm.D), bkv = kCmEmu128.bkv, nj = bkv / 16;
+    const uint64_t emu_tile = nj * 8 * (hd / 16) + (hd / 2) * (bkv / 16) + nj * 8 + hd / 2 + 160;
+    return check_loop_budget(d, (keys + bkv - 1) / bkv * emu_tile + 64,
+                             "the coopmat_emu attention model over this many keys");
+  }
   return check_loop_budget(d, (keys + 63) / 64 * per_tile + 64, "attention over this many keys");
 }
 

@@ -263,6 +263,8 @@ std::unique_ptr<Context> create_context(VkPhysicalDevice pd, int index) {
   C.subgroup_size = p11.subgroupSize;
   C.subgroup_basic = (p11.subgroupSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                      (p11.subgroupSupportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT);
+  C.subgroup_shuffle_vote = C.subgroup_basic && (p11.subgroupSupportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) &&
+                            (p11.subgroupSupportedOperations & VK_SUBGROUP_FEATURE_VOTE_BIT);
 
   // Features we enable (only what exists).
   C.int64 = f2.features.shaderInt64;

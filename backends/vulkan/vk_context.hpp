@@ -49,6 +49,7 @@ struct Context {
   uint32_t max_push = 128;
   uint32_t subgroup_size = 0;
   bool subgroup_basic = false;
+  bool subgroup_shuffle_vote = false;  // compute shaders may use subgroup shuffles and votes
 
   // Features enabled on the VkDevice.
   bool int64 = false;

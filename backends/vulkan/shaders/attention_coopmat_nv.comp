@@ -1,26 +1,46 @@
 // sdpa on tensor cores (GL_NV_cooperative_matrix), f16 q/k/v/out, head dims
 // D = Dv = HD (64 or 128): flash attention with f16 fragments and f32
-// accumulators. A workgroup of 4 subgroups (32 lanes) owns 64 query rows of
-// one head, 16 per subgroup; its Q fragments stay in registers. Per tile of
-// BKV = 32 keys (K and V staged in shared memory as f16):
-//   S = Q K^T            (f16 x f16 -> f32 fragments, scale applied in f32)
-//   online softmax in f32 on S (two lanes per row), P = exp(S - m) rounded to
-//   f16, l += rowsum(P) (of the rounded values)
-//   O += P V             (f16 x f16 -> f32 fragments)
-// Lazy rescaling: the running max m of a row only moves (and O and l are
-// rescaled, through shared memory) when the tile max exceeds it by more than
-// TAU, so P <= e^TAU (fine in f16) and the fragments are rarely touched.
-// out = O / l (0 for an empty key sequence), rounded once to f16.
+// accumulators, the softmax done in registers on the S fragments.
+//
+// A workgroup of NSG subgroups (32 lanes) owns BQ = 16 NSG query rows of one
+// head, 16 per subgroup; its Q fragments stay in registers. Per tile of BKV
+// keys (K and V staged in shared memory as f16, loaded once per workgroup):
+//   S = Q K^T              f16 x f16 -> f32 fragments (BKV / 16 of 16 x 16)
+//   x = S * scale * log2(e) (element-wise on the fragments)
+//   row max of the tile    each lane's two rows, then 2 subgroup shuffles
+//   P = exp2(x - m)        element-wise; l += P per lane (reduced at the end)
+//   O += f16(P) V          the converted S fragments are P V's A operand
+// No score, probability or accumulator ever goes through shared memory.
+// Lazy rescaling: a row's running max m only moves (O and l rescaled, in
+// registers) when a tile max exceeds it by more than TAU (log2 units), so
+// P <= 2^TAU (fine in f16) and the rescale is rare after the first tiles.
+// out = O / l (0 for an empty key sequence), rounded once to f16, written
+// through a per-subgroup shared scratch as 16-byte stores.
+//
+// Element layout: the row-wise steps need to know which row of a 16 x 16 f32
+// fragment each of a lane's 8 components holds. NVIDIA's layout (that of
+// mma.m16n8k16's accumulator, two n8 halves) is assumed:
+//   lane L, component i: row L/4 + 8 (i/4), column 2 (L%4) + i%2 + 8 ((i/2) % 2)
+// (read back on the H100 with a probe; see SDPA_NOTES.md)
+// and checked once per subgroup at the start against a fragment loaded from
+// shared memory; on any mismatch the kernel writes NaN to its outputs (never
+// silently wrong); attention.cpp only picks this kernel on NVIDIA devices.
+//
+// EMULATE builds a functional model without the extension, for devices
+// without tensor cores (lavapipe): fragments are 8 floats per lane in the same
+// layout, products computed from shared / global memory, subgroup operations
+// through shared memory and workgroup barriers. It exercises the layout-
+// dependent softmax, masking, sequences and epilogue of the real kernel.
+//
 // Sequences and masks as attention.comp (rows global, tiles may span
 // sequences, cu_seqlens clamped on the device).
-// EMULATE builds a functional model of the same kernel without the
-// extension (fragments emulated through shared memory, workgroup barriers),
-// so that the algorithm can be tested on devices without tensor cores.
 #version 450
 #extension GL_EXT_control_flow_attributes : enable
 #ifndef EMULATE
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_vote : require
+#extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_KHR_memory_scope_semantics : enable
 #extension GL_NV_cooperative_matrix : require
 #endif
@@ -29,24 +49,39 @@
 #ifndef HD
 #define HD 128
 #endif
-#define BQ 64
-#define BKV 32
+#ifndef BKV
+#define BKV 64
+#endif
+#ifndef NSG
 #define NSG 4
+#endif
+#ifndef DB
+#define DB 0  // 1: K / V double-buffered in shared, the next tile's global loads in flight during this one
+#endif
+#define BQ (16 * NSG)
 #define NT (32 * NSG)
+#define NJ (BKV / 16)
 #define TAU 8.0
-#define RPV ((HD + 8) / 8)       // uvec4 per K / V / Q row in shared (8 halves of padding)
-#define KS 0                     // K tile [BKV][RPV]
-#define VS (BKV * RPV)           // V tile [BKV][RPV]; Q staging [BQ][RPV] overlays K and V
-#define SC (2 * BKV * RPV)       // per subgroup: 16 x BKV f32 scores / 16 x 16 f32 scratch
-#define SC_V (16 * BKV / 4)
-#define PS (SC + NSG * SC_V)     // per subgroup: 16 x (BKV + 8) f16 probabilities
-#define PS_RV ((BKV + 8) / 8)
-#define PS_V (16 * PS_RV)
-#define SH_V (PS + NSG * PS_V)
+#define LOG2E 1.4426950408889634
+#define RPV ((HD + 8) / 8)  // uvec4 per K / V / Q / out row in shared (8 halves of padding)
+#define KS 0                // K tile [BKV][RPV] (DB: tile buffer b at b * KV_V / 2)
+#define VS (BKV * RPV)      // V tile [BKV][RPV]; Q staging and out scratch [BQ][RPV] overlay both
+#define KV_V ((DB + 1) * 2 * BKV * RPV)
+#define Q_V (BQ * RPV)
+#ifdef EMULATE
+#define PE (KV_V > Q_V ? KV_V : Q_V)  // per subgroup: 16 x BKV f32 probabilities
+#define SH_V (PE + NSG * 16 * BKV / 4)
+#else
+#define SH_V (KV_V > Q_V ? KV_V : Q_V)
+#endif
+#define LD_TOT (BKV * HD / 8)              // uvec4 of K (and of V) per tile
+#define LD_PER ((LD_TOT + NT - 1) / NT)     // ... per invocation
+#define LD_OK(l) (LD_TOT % NT == 0 || (l) < LD_TOT)
 
 layout(local_size_x = NT) in;
 layout(constant_id = 2) const bool VARLEN = false;
-layout(constant_id = 3) const bool ALIGNED = false;  // offsets multiples of 8 elements: 16-byte loads
+layout(constant_id = 3) const bool ALIGNED = false;   // q/k/v offsets multiples of 8 elements: 16-byte loads
+layout(constant_id = 4) const bool OALIGNED = false;  // out offset a multiple of 8 elements: 16-byte stores
 
 layout(std430, binding = 0) readonly buffer Q { uint q[]; };
 layout(std430, binding = 1) readonly buffer K { uint k[]; };
@@ -57,6 +92,7 @@ layout(std430, binding = 5) readonly buffer CK { int cu_k[]; };
 layout(std430, binding = 0) readonly buffer Q4 { uvec4 q4[]; };
 layout(std430, binding = 1) readonly buffer K4 { uvec4 k4[]; };
 layout(std430, binding = 2) readonly buffer V4 { uvec4 v4[]; };
+layout(std430, binding = 3) buffer O4 { uvec4 o4[]; };
 
 layout(push_constant) uniform PC {
   uint B;
@@ -70,20 +106,21 @@ layout(push_constant) uniform PC {
 } pc;
 
 shared uvec4 sh[SH_V];
-shared float m_sh[BQ], l_sh[BQ], al_sh[BQ];
-shared float xchg[NT];
-shared uint flag_sh[NSG];
+
+// Row (0..15) and column (0..15) of component i of a lane's 16 x 16 f32 fragment.
+#define ROW_HI(i) (((i) >> 2) != 0u)
+#define COL_OF(ln, i) (2u * ((ln) & 3u) + ((i) & 1u) + 8u * (((i) >> 1) & 1u))
 
 #ifdef EMULATE
 #define SG_ID (gl_LocalInvocationID.x / 32u)
 #define LANE (gl_LocalInvocationID.x % 32u)
-#define SG_SYNC() barrier()
-// Fragment of a 16 x 16 matrix: lane L holds elements L * 8 + i (row (L * 8 + i) / 16).
+shared float xchg[NT];
+shared uint flag_sh[NSG];
 struct Frag {
   float v[8];
 };
-#define FRAG16 Frag
 #define FRAG32 Frag
+#define FE(f, i) f.v[i]
 Frag frag_zero() {
   Frag f;
   [[unroll]] for (uint i = 0u; i < 8u; ++i) f.v[i] = 0.0;
@@ -91,62 +128,59 @@ Frag frag_zero() {
 }
 #define FRAG32_ZERO frag_zero()
 float sh_half(uint h) { return f16_bits_to_f32((sh[h >> 3][(h & 7u) >> 1] >> ((h & 1u) * 16u)) & 0xffffu); }
-// base, stride in uvec4 (8 halves / 4 floats), as coopMatLoadNV / coopMatStoreNV on sh.
-void frag_load16(out Frag f, uint base, uint stride, bool col_major) {
-  [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-    uint e = LANE * 8u + i, r = e / 16u, c = e % 16u;
-    f.v[i] = sh_half(base * 8u + (col_major ? c * stride * 8u + r : r * stride * 8u + c));
-  }
+// Shuffle-xor within each 4-lane row group, through shared memory (workgroup barriers).
+float xor_max(float x) {
+  const uint t = gl_LocalInvocationID.x;
+  barrier();
+  xchg[t] = x;
+  barrier();
+  x = max(x, xchg[t ^ 1u]);
+  barrier();
+  xchg[t] = x;
+  barrier();
+  return max(x, xchg[t ^ 2u]);
 }
-void frag_store32(Frag f, uint base, uint stride) {
-  [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-    uint e = LANE * 8u + i, idx = base * 4u + (e / 16u) * stride * 4u + e % 16u;
-    sh[idx >> 2][idx & 3u] = floatBitsToUint(f.v[i]);
-  }
+float xor_sum(float x) {
+  const uint t = gl_LocalInvocationID.x;
+  barrier();
+  xchg[t] = x;
+  barrier();
+  x += xchg[t ^ 1u];
+  barrier();
+  xchg[t] = x;
+  barrier();
+  return x + xchg[t ^ 2u];
 }
-void frag_load32(out Frag f, uint base, uint stride) {
-  [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-    uint e = LANE * 8u + i, idx = base * 4u + (e / 16u) * stride * 4u + e % 16u;
-    f.v[i] = uintBitsToFloat(sh[idx >> 2][idx & 3u]);
-  }
-}
-// C + A B through this subgroup's score scratch (free whenever a product runs).
-Frag frag_muladd(Frag a, Frag b, Frag c) {
-  const uint base = (SC + SG_ID * SC_V) * 4u;
-  [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-    uint e = LANE * 8u + i;
-    sh[(base + e) >> 2][(base + e) & 3u] = floatBitsToUint(a.v[i]);
-    sh[(base + 256u + e) >> 2][(base + 256u + e) & 3u] = floatBitsToUint(b.v[i]);
-  }
-  SG_SYNC();
-  Frag d;
-  [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-    uint e = LANE * 8u + i, r = e / 16u, cc = e % 16u;
-    float t = c.v[i];
-    [[unroll]] for (uint kk = 0u; kk < 16u; ++kk) {
-      uint ia = base + r * 16u + kk, ib = base + 256u + kk * 16u + cc;
-      t = fma(uintBitsToFloat(sh[ia >> 2][ia & 3u]), uintBitsToFloat(sh[ib >> 2][ib & 3u]), t);
-    }
-    d.v[i] = t;
-  }
-  SG_SYNC();
-  return d;
+#define QK1(p) t = fma(f16_bits_to_f32(half_bits(w[(p) >> 1], (p))), sh_half(kbase + cc + (p)), t);
+#define QK8 QK1(0u) QK1(1u) QK1(2u) QK1(3u) QK1(4u) QK1(5u) QK1(6u) QK1(7u)
+#define PV1(x) \
+  t = fma(uintBitsToFloat(sh[(prow + k16 + (x)) >> 2][(prow + k16 + (x)) & 3u]), sh_half((VB + (k16 + (x)) * RPV) * 8u + col), t);
+#define PV16 PV1(0u) PV1(1u) PV1(2u) PV1(3u) PV1(4u) PV1(5u) PV1(6u) PV1(7u) \
+             PV1(8u) PV1(9u) PV1(10u) PV1(11u) PV1(12u) PV1(13u) PV1(14u) PV1(15u)
+bool sg_any(bool b) {
+  barrier();
+  if (LANE == 0u) flag_sh[SG_ID] = 0u;
+  barrier();
+  if (b) atomicOr(flag_sh[SG_ID], 1u);
+  barrier();
+  return flag_sh[SG_ID] != 0u;
 }
 #else
 #define SG_ID gl_SubgroupID
 #define LANE gl_SubgroupInvocationID
-#define SG_SYNC()              \
-  {                            \
-    subgroupMemoryBarrierShared(); \
-    subgroupBarrier();         \
-  }
 #define FRAG16 fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define FRAG32 fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
+#define FE(f, i) f[i]
 #define FRAG32_ZERO FRAG32(0.0)
-#define frag_load16(f, base, stride, cm) coopMatLoadNV(f, sh, base, stride, cm)
-#define frag_load32(f, base, stride) coopMatLoadNV(f, sh, base, stride, false)
-#define frag_store32(f, base, stride) coopMatStoreNV(f, sh, base, stride, false)
-#define frag_muladd(a, b, c) coopMatMulAddNV(a, b, c)
+float xor_max(float x) {
+  x = max(x, subgroupShuffleXor(x, 1u));
+  return max(x, subgroupShuffleXor(x, 2u));
+}
+float xor_sum(float x) {
+  x += subgroupShuffleXor(x, 1u);
+  return x + subgroupShuffleXor(x, 2u);
+}
+#define sg_any(b) subgroupAny(b)
 #endif
 
 uint q_begin(uint s) { return VARLEN ? uint(clamp(cu_q[pc.cq_off + s], 0, int(pc.Tq))) : s * pc.Nq; }
@@ -194,166 +228,262 @@ void main() {
   if (r0 >= pc.Tq) return;  // uniform
   const uint r_end = min(r0 + BQ, pc.Tq);
   const float NEG_INF = -TX_INF;
-  const uint r = lane / 2u, hh = lane % 2u;  // softmax / epilogue: row r of the subgroup, half hh
-  const uint R = sg * 16u + r;               // row within the tile
-  const uint row = r0 + R;
+  const float c2 = pc.scale * float(LOG2E);
+  // This lane's two rows (component rows g and g + 8 of the subgroup's 16).
+  const uint g = lane >> 2;
+  const uint row0 = r0 + sg * 16u + g, row1 = row0 + 8u;
+
+#ifndef EMULATE
+  // Layout check: a fragment holding row * 16 + column, read back per component.
+  [[unroll]] for (uint e = 0u; e < 256u / 4u / 32u; ++e) {
+    uint w = lane + e * 32u;  // uvec4 index within this subgroup's 16 x 16 f32 block
+    sh[sg * 64u + w] = floatBitsToUint(vec4(w * 4u) + vec4(0.0, 1.0, 2.0, 3.0));
+  }
+  subgroupMemoryBarrierShared();
+  subgroupBarrier();
+  bool layout_ok;
+  {
+    FRAG32 pr;
+    coopMatLoadNV(pr, sh, sg * 64u, 4u, false);
+    layout_ok = pr.length() == 8;
+    [[unroll]] for (uint i = 0u; i < 8u; ++i)
+      layout_ok = layout_ok && pr[i] == float((g + (ROW_HI(i) ? 8u : 0u)) * 16u + COL_OF(lane, i));
+    layout_ok = subgroupAll(layout_ok);
+  }
+  barrier();  // the probe area is overwritten by the Q staging
+#endif
 
   // Q tile -> shared -> fragments (kept for the whole workgroup).
+#ifndef EMULATE
   [[unroll]] for (uint e = 0u; e < BQ * HD / 8u / NT; ++e) {
     uint l = tid + e * NT, rr = l / (HD / 8u), c = (l % (HD / 8u)) * 8u, qrow = r0 + rr;
     sh[rr * RPV + c / 8u] = LOAD8(q, q4, pc.q_off + (qrow * pc.H + h) * HD + c, qrow < pc.Tq);
   }
-  if (tid < BQ) {
-    m_sh[tid] = NEG_INF;
-    l_sh[tid] = 0.0;
-  }
-  if (tid < NSG) flag_sh[tid] = 0u;
   barrier();
   FRAG16 qa[HD / 16];
-  [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk) frag_load16(qa[kk], sg * 16u * RPV + kk * 2u, RPV, false);
+  [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk) coopMatLoadNV(qa[kk], sh, sg * 16u * RPV + kk * 2u, RPV, false);
+#endif
   FRAG32 acc[HD / 16];
   [[unroll]] for (uint n = 0u; n < HD / 16u; ++n) acc[n] = FRAG32_ZERO;
+  float m0 = NEG_INF, m1 = NEG_INF;  // running max (log2 units) of rows 0 / 1, same in the 4 lanes of a row
+  float l0 = 0.0, l1 = 0.0;          // this lane's part of the row sums
 
   const uint s_first = seq_of(r0), s_last = seq_of(r_end - 1u);
   for (uint s = s_first; s <= s_last && s < pc.B; ++s) {
     const uint qa_row = max(q_begin(s), r0), qb_row = min(q_end(s), r_end);
     if (qa_row >= qb_row) continue;  // uniform
-    const bool row_ok = row >= qa_row && row < qb_row;
+    const bool ok0 = row0 >= qa_row && row0 < qb_row, ok1 = row1 >= qa_row && row1 < qb_row;
+    const bool full = qa_row == r0 && qb_row == r0 + BQ;  // every row of the tile is in sequence s
     const uint kb = k_end(s);
-    for (uint j0 = k_begin(s); j0 < kb; j0 += BKV) {
+    const uint ka = k_begin(s);
+#if DB
+    barrier();  // the previous sequence's tiles (or the Q staging) are no longer read
+    [[unroll]] for (uint e = 0u; e < LD_PER; ++e) {
+      uint l = tid + e * NT, jj = l / (HD / 8u), c = (l % (HD / 8u)) * 8u, key = ka + jj;
+      if (!LD_OK(l)) break;
+      sh[KS + jj * RPV + c / 8u] = LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb);
+      sh[VS + jj * RPV + c / 8u] = LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb);
+    }
+    barrier();
+    uint buf = 0u;
+#endif
+    for (uint j0 = ka; j0 < kb; j0 += BKV) {
+#if DB
+      // Next tile: global loads issued now, stored to the other buffer after this tile's products.
+      const bool has_next = j0 + BKV < kb;
+      uvec4 kr[LD_PER], vr[LD_PER];
+      if (has_next) {
+        [[unroll]] for (uint e = 0u; e < LD_PER; ++e) {
+          uint l = tid + e * NT, jj = l / (HD / 8u), c = (l % (HD / 8u)) * 8u, key = j0 + BKV + jj;
+          if (!LD_OK(l)) break;
+          kr[e] = LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb);
+          vr[e] = LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb);
+        }
+      }
+      const uint KB = KS + buf * (KV_V / 2u), VB = VS + buf * (KV_V / 2u);
+#else
+      const uint KB = KS, VB = VS;
       barrier();  // the previous tile's K / V (or the Q staging) are no longer read
-      [[unroll]] for (uint e = 0u; e < BKV * HD / 8u / NT; ++e) {
+      [[unroll]] for (uint e = 0u; e < LD_PER; ++e) {
         uint l = tid + e * NT, jj = l / (HD / 8u), c = (l % (HD / 8u)) * 8u, key = j0 + jj;
+        if (!LD_OK(l)) break;
         sh[KS + jj * RPV + c / 8u] = LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb);
         sh[VS + jj * RPV + c / 8u] = LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb);
       }
       barrier();
+#endif
 
-      // S = Q K^T: BKV / 16 fragments of 16 x 16.
-      FRAG32 sfr[BKV / 16];
-      [[unroll]] for (uint j = 0u; j < BKV / 16u; ++j) sfr[j] = FRAG32_ZERO;
-      [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk)
-        [[unroll]] for (uint j = 0u; j < BKV / 16u; ++j) {
-          FRAG16 kb_frag;
-          frag_load16(kb_frag, KS + j * 16u * RPV + kk * 2u, RPV, true);  // K rows are B's columns
-          sfr[j] = frag_muladd(qa[kk], kb_frag, sfr[j]);
-        }
-      const uint sc = SC + sg * SC_V;
-      [[unroll]] for (uint j = 0u; j < BKV / 16u; ++j) frag_store32(sfr[j], sc + j * 4u, BKV / 4u);
-      SG_SYNC();
-
-      // Online softmax: lanes 2r, 2r + 1 own row r, 16 columns each.
-      float sv[16];
-      float mx = NEG_INF;
-      [[unroll]] for (uint t4 = 0u; t4 < 4u; ++t4) {
-        uvec4 w = sh[sc + r * (BKV / 4u) + hh * 4u + t4];
-        [[unroll]] for (uint t = 0u; t < 4u; ++t) {
-          uint c = hh * 16u + t4 * 4u + t;
-          float x = (row_ok && j0 + c < kb) ? uintBitsToFloat(w[t]) * pc.scale : NEG_INF;
-          sv[t4 * 4u + t] = x;
-          mx = max(mx, x);
-        }
-      }
-      xchg[tid] = mx;
-      SG_SYNC();
-      mx = max(mx, xchg[tid ^ 1u]);
-      float mu = m_sh[R];
-      if (mx > mu + TAU) {
+      // S = Q K^T.
+      FRAG32 sfr[NJ];
 #ifdef EMULATE
-        atomicOr(flag_sh[0], 1u);
-#else
-        atomicOr(flag_sh[sg], 1u);
-#endif
-      }
-      SG_SYNC();
-#ifdef EMULATE
-      const bool need = flag_sh[0] != 0u;
-#else
-      const bool need = flag_sh[sg] != 0u;
-#endif
-      float alpha = 1.0;
-      if (need) {  // move every row's max to its running max and rescale O, fragment by fragment
-        const float m_new = max(mu, mx);
-        alpha = mu == NEG_INF ? 0.0 : exp(mu - m_new);
-        mu = m_new;
-        SG_SYNC();  // every lane has read m_sh and the flag
-        if (hh == 0u) {
-          m_sh[R] = m_new;
-          al_sh[R] = alpha;
-        }
-        if (lane == 0u) {
-#ifdef EMULATE
-          if (sg == 0u) flag_sh[0] = 0u;
-#else
-          flag_sh[sg] = 0u;
-#endif
-        }
-        SG_SYNC();
-        [[unroll]] for (uint n = 0u; n < HD / 16u; ++n) {
-          frag_store32(acc[n], sc, 4u);
-          SG_SYNC();
-          [[unroll]] for (uint t = 0u; t < 2u; ++t) {
-            uvec4 w = sh[sc + r * 4u + hh * 2u + t];
-            sh[sc + r * 4u + hh * 2u + t] = floatBitsToUint(uintBitsToFloat(w) * alpha);
+      // lavapipe ends an invocation after 65,535 loop iterations and does not unroll
+      // everything: loops stay rolled and their bodies are written out (QK8, PV16).
+      for (uint e = 0u; e < NJ * 8u; ++e) {
+        const uint j = e / 8u, i = e % 8u;
+        const uint qrow = ROW_HI(i) ? row1 : row0, kbase = (KB + (j * 16u + COL_OF(lane, i)) * RPV) * 8u;
+        float t = 0.0;
+        if (qrow < pc.Tq) {
+          for (uint c = 0u; c < HD; c += 16u) {
+            uvec4 w = LOAD8(q, q4, pc.q_off + (qrow * pc.H + h) * HD + c, true);
+            uint cc = c;
+            QK8
+            w = LOAD8(q, q4, pc.q_off + (qrow * pc.H + h) * HD + c + 8u, true);
+            cc = c + 8u;
+            QK8
           }
-          SG_SYNC();
-          frag_load32(acc[n], sc, 4u);
-          SG_SYNC();
         }
+        sfr[j].v[i] = t;
       }
-      // P = exp(S - m) in f16 (probabilities at most e^TAU), row sums of the rounded values.
-      float psum = 0.0;
-      uint pw[8];
-      [[unroll]] for (uint t = 0u; t < 16u; t += 2u) {
-        uint b0 = sv[t] == NEG_INF ? 0u : f32_to_f16_bits(exp(sv[t] - mu));
-        uint b1 = sv[t + 1u] == NEG_INF ? 0u : f32_to_f16_bits(exp(sv[t + 1u] - mu));
-        psum += f16_bits_to_f32(b0) + f16_bits_to_f32(b1);
-        pw[t / 2u] = b0 | (b1 << 16);
-      }
-      const uint ps = PS + sg * PS_V;
-      sh[ps + r * PS_RV + hh * 2u] = uvec4(pw[0], pw[1], pw[2], pw[3]);
-      sh[ps + r * PS_RV + hh * 2u + 1u] = uvec4(pw[4], pw[5], pw[6], pw[7]);
-      xchg[tid] = psum;
-      SG_SYNC();
-      if (hh == 0u) l_sh[R] = l_sh[R] * alpha + (psum + xchg[tid + 1u]);
+#else
+      [[unroll]] for (uint j = 0u; j < NJ; ++j) sfr[j] = FRAG32_ZERO;
+      [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk)
+        [[unroll]] for (uint j = 0u; j < NJ; ++j) {
+          FRAG16 kb_frag;
+          coopMatLoadNV(kb_frag, sh, KB + j * 16u * RPV + kk * 2u, RPV, true);  // K rows are B's columns
+          sfr[j] = coopMatMulAddNV(qa[kk], kb_frag, sfr[j]);
+        }
+#endif
 
-      // O += P V.
-      FRAG16 pa[BKV / 16];
-      [[unroll]] for (uint kk = 0u; kk < BKV / 16u; ++kk) frag_load16(pa[kk], ps + kk * 2u, PS_RV, false);
-      [[unroll]] for (uint n = 0u; n < HD / 16u; ++n)
-        [[unroll]] for (uint kk = 0u; kk < BKV / 16u; ++kk) {
-          FRAG16 vb;
-          frag_load16(vb, VS + kk * 16u * RPV + n * 2u, RPV, false);
-          acc[n] = frag_muladd(pa[kk], vb, acc[n]);
+      // Scale into log2 units, mask, row max of the tile.
+      float mx0 = NEG_INF, mx1 = NEG_INF;
+      if (full && j0 + BKV <= kb) {  // uniform: no masked row or key in this tile
+        [[unroll]] for (uint j = 0u; j < NJ; ++j)
+          [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+            const float x = FE(sfr[j], i) * c2;
+            FE(sfr[j], i) = x;
+            if (ROW_HI(i)) mx1 = max(mx1, x);
+            else mx0 = max(mx0, x);
+          }
+      } else {
+        [[unroll]] for (uint j = 0u; j < NJ; ++j)
+          [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+            const bool ok = (ROW_HI(i) ? ok1 : ok0) && j0 + j * 16u + COL_OF(lane, i) < kb;
+            const float x = ok ? FE(sfr[j], i) * c2 : NEG_INF;
+            FE(sfr[j], i) = x;
+            if (ROW_HI(i)) mx1 = max(mx1, x);
+            else mx0 = max(mx0, x);
+          }
+      }
+      mx0 = xor_max(mx0);
+      mx1 = xor_max(mx1);
+      if (sg_any(mx0 > m0 + TAU || mx1 > m1 + TAU)) {  // move each row's max to its tile max, rescale O and l
+        const float n0 = max(m0, mx0), n1 = max(m1, mx1);
+        const float a0 = m0 == NEG_INF ? 0.0 : exp2(m0 - n0), a1 = m1 == NEG_INF ? 0.0 : exp2(m1 - n1);
+        m0 = n0;
+        m1 = n1;
+        l0 *= a0;
+        l1 *= a1;
+        [[unroll]] for (uint n = 0u; n < HD / 16u; ++n)
+          [[unroll]] for (uint i = 0u; i < 8u; ++i) FE(acc[n], i) *= ROW_HI(i) ? a1 : a0;
+      }
+      // P = exp2(x - m) <= 2^TAU; masked entries (x = -inf) give 0 (m of a row with no key yet taken as 0).
+      const float b0 = m0 == NEG_INF ? 0.0 : m0, b1 = m1 == NEG_INF ? 0.0 : m1;
+      [[unroll]] for (uint j = 0u; j < NJ; ++j)
+        [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+          const float p = exp2(FE(sfr[j], i) - (ROW_HI(i) ? b1 : b0));
+          FE(sfr[j], i) = p;
+          if (ROW_HI(i)) l1 += p;
+          else l0 += p;
         }
-      SG_SYNC();  // the P and score scratch may be rewritten
+
+      // O += f16(P) V.
+#ifdef EMULATE
+      {
+        const uint pe = PE + sg * (16u * BKV / 4u);  // f32 [16][BKV]
+        barrier();
+        [[unroll]] for (uint j = 0u; j < NJ; ++j)
+          [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+            const uint idx = pe * 4u + (g + (ROW_HI(i) ? 8u : 0u)) * BKV + j * 16u + COL_OF(lane, i);
+            sh[idx >> 2][idx & 3u] = floatBitsToUint(f16_bits_to_f32(f32_to_f16_bits(sfr[j].v[i])));
+          }
+        barrier();
+        for (uint e = 0u; e < HD / 2u; ++e) {
+          const uint n = e / 8u, i = e % 8u;
+          const uint prow = pe * 4u + (g + (ROW_HI(i) ? 8u : 0u)) * BKV, col = n * 16u + COL_OF(lane, i);
+          float t = acc[n].v[i];
+          for (uint k16 = 0u; k16 < BKV; k16 += 16u) {
+            PV16
+          }
+          acc[n].v[i] = t;
+        }
+      }
+#else
+      FRAG16 pa[NJ];
+      [[unroll]] for (uint j = 0u; j < NJ; ++j) pa[j] = FRAG16(sfr[j]);
+      [[unroll]] for (uint n = 0u; n < HD / 16u; ++n)
+        [[unroll]] for (uint kk = 0u; kk < NJ; ++kk) {
+          FRAG16 vb;
+          coopMatLoadNV(vb, sh, VB + kk * 16u * RPV + n * 2u, RPV, false);
+          acc[n] = coopMatMulAddNV(pa[kk], vb, acc[n]);
+        }
+#endif
+#if DB
+      if (has_next) {
+        [[unroll]] for (uint e = 0u; e < LD_PER; ++e) {
+          uint l = tid + e * NT, jj = l / (HD / 8u), c = (l % (HD / 8u)) * 8u;
+          if (!LD_OK(l)) break;
+          sh[KS + (buf ^ 1u) * (KV_V / 2u) + jj * RPV + c / 8u] = kr[e];
+          sh[VS + (buf ^ 1u) * (KV_V / 2u) + jj * RPV + c / 8u] = vr[e];
+        }
+      }
+      barrier();  // next tile stored; this tile's buffer free for the one after
+      buf ^= 1u;
+#endif
     }
   }
 
-  // out = O / l, through the score scratch; lanes 2r, 2r + 1 write 8 columns each as 4 words.
+  // out = O / l, converted to f16 in registers, through this subgroup's scratch rows.
+  l0 = xor_sum(l0);
+  l1 = xor_sum(l1);
+  float i0 = l0 > 0.0 ? 1.0 / l0 : 0.0, i1 = l1 > 0.0 ? 1.0 / l1 : 0.0;
+#ifndef EMULATE
+  if (!layout_ok) {  // unknown fragment layout: fail loudly
+    i0 = uintBitsToFloat(0x7fc00000u);
+    i1 = i0;
+  }
+#endif
+  const uint scr = sg * 16u * RPV;  // [16][RPV] uvec4 rows of f16
+  barrier();                        // K / V no longer read
+#ifdef EMULATE
+  [[unroll]] for (uint n = 0u; n < HD / 16u; ++n)
+    [[unroll]] for (uint i = 0u; i < 8u; i += 2u) {
+      // components i, i + 1 are adjacent columns of one row: one word
+      const uint rr = g + (ROW_HI(i) ? 8u : 0u), col = n * 16u + COL_OF(lane, i);
+      const float inv = ROW_HI(i) ? i1 : i0;
+      const uint hidx = (scr + rr * RPV) * 8u + col;
+      sh[hidx >> 3][(hidx & 7u) >> 1] =
+          f32_to_f16_bits(acc[n].v[i] * inv) | (f32_to_f16_bits(acc[n].v[i + 1u] * inv) << 16);
+    }
   barrier();
-  const float l = l_sh[R];
-  const float inv = l > 0.0 ? 1.0 / l : 0.0;
-  const uint sc = SC + sg * SC_V;
-  const uint obase = pc.o_off + (row * pc.H + h) * HD;
+#else
   [[unroll]] for (uint n = 0u; n < HD / 16u; ++n) {
-    frag_store32(acc[n], sc, 4u);
-    SG_SYNC();
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) acc[n][i] *= ROW_HI(i) ? i1 : i0;
+    FRAG16 of = FRAG16(acc[n]);
+    coopMatStoreNV(of, sh, scr + n * 2u, RPV, false);
+  }
+  subgroupMemoryBarrierShared();
+  subgroupBarrier();
+#endif
+  // 16 rows x HD / 8 uvec4 per subgroup, 32 lanes.
+  [[unroll]] for (uint e = 0u; e < 16u * HD / 8u / 32u; ++e) {
+    const uint w = lane + e * 32u, rr = w / (HD / 8u), c = (w % (HD / 8u)) * 8u;
+    const uint row = r0 + sg * 16u + rr;
     if (row < pc.Tq) {
-      [[unroll]] for (uint t = 0u; t < 2u; ++t) {
-        vec4 x = uintBitsToFloat(sh[sc + r * 4u + hh * 2u + t]) * inv;
-        [[unroll]] for (uint p = 0u; p < 2u; ++p) {
-          uint idx = obase + n * 16u + hh * 8u + t * 4u + p * 2u;
-          uint b0 = f32_to_f16_bits(x[2u * p]), b1 = f32_to_f16_bits(x[2u * p + 1u]);
-          if ((idx & 1u) == 0u) {
-            o[idx >> 1] = b0 | (b1 << 16);
+      const uvec4 x = sh[scr + rr * RPV + c / 8u];
+      const uint idx = pc.o_off + (row * pc.H + h) * HD + c;
+      if (OALIGNED) {
+        o4[idx >> 3] = x;
+      } else {
+        [[unroll]] for (uint p = 0u; p < 4u; ++p) {
+          const uint b0 = x[p] & 0xffffu, b1 = x[p] >> 16, ix = idx + 2u * p;
+          if ((ix & 1u) == 0u) {
+            o[ix >> 1] = b0 | (b1 << 16);
           } else {
-            STORE_HALF_ATOMIC(o, idx, b0)
-            STORE_HALF_ATOMIC(o, idx + 1u, b1)
+            STORE_HALF_ATOMIC(o, ix, b0)
+            STORE_HALF_ATOMIC(o, ix + 1u, b1)
           }
         }
       }
     }
-    SG_SYNC();
   }
 }
