@@ -318,8 +318,8 @@ TEST(RuntimeTrellis2Forward, SLatTextureFlowMatchesFloat64Composition) {
   std::vector<int32_t> xyz;
   for (int32_t v = 0, n = 0; n < 53; v += 7, ++n) {
     int32_t lin = v % (cfg.resolution * cfg.resolution * cfg.resolution);
-    xyz.insert(xyz.end(), {lin / (cfg.resolution * cfg.resolution), (lin / cfg.resolution) % cfg.resolution,
-                           lin % cfg.resolution});
+    const int32_t r = int32_t(cfg.resolution);
+    xyz.insert(xyz.end(), {lin / (r * r), (lin / r) % r, lin % r});
   }
   const int64_t N = 53, Cx = cfg.out_channels, Cc = cfg.in_channels - cfg.out_channels;
   H noise = host_random({N, Cx}, 95), shape_lat = host_random({N, Cc}, 96), cond = host_random({13, cfg.cond_channels}, 97, 2.0);
