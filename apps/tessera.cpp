@@ -11,6 +11,7 @@
 //   tessera make-checkpoint --model trellis2 --config tiny|released|PRESET.json -o DIR [--seed S] [--dtype f16|bf16|f32]
 // LIST: comma-separated backends or devices (cpu, opencl, vulkan:0, vulkan:NVIDIA).
 // Global: --fallback cpu (run ops a backend lacks on the CPU, logged once per op).
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -133,11 +134,13 @@ int cmd_devices() {
 int cmd_ops() {
   auto& reg = OpRegistry::get();
   auto backends = BackendRegistry::get().backends();
-  std::printf("%-16s", "op");
+  int w = 16;
+  for (auto& op : reg.op_names()) w = std::max(w, int(op.size()));
+  std::printf("%-*s", w, "op");
   for (auto* b : backends) std::printf(" %-8s", b->name().c_str());
   std::printf(" summary\n");
   for (auto& op : reg.op_names()) {
-    std::printf("%-16s", op.c_str());
+    std::printf("%-*s", w, op.c_str());
     for (auto* b : backends) std::printf(" %-8s", reg.has_kernel(op, b->name()) ? "yes" : "-");
     std::printf(" %s\n", reg.op(op).summary.c_str());
   }
