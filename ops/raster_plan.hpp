@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/tensor.hpp"
+
 namespace tessera::raster_plan {
 
 constexpr int kTile = 16;                   // tile side (pixels); resolve work-group = kTile^2
@@ -49,6 +51,19 @@ inline uint32_t tile_offsets(const std::vector<uint32_t>& cnt, std::vector<uint3
     mx = std::max(mx, cnt[t]);
   }
   return mx;
+}
+
+// u32 scratch on the device (never empty), read back / uploaded by the host
+// between the rasterizers' passes.
+inline Tensor temp_u32(Device& d, int64_t n) { return Tensor::empty({std::max<int64_t>(n, 1)}, DType::i32, d); }
+inline std::vector<uint32_t> read_u32(const Tensor& t, int64_t n) {
+  std::vector<uint32_t> v(size_t(std::max<int64_t>(n, 1)));
+  t.copy_to_host(v.data());
+  v.resize(size_t(n));
+  return v;
+}
+inline Tensor upload_u32(Device& d, const std::vector<uint32_t>& v) {
+  return Tensor::from_host(v.data(), {int64_t(v.size())}, DType::i32, d);
 }
 
 }  // namespace tessera::raster_plan

@@ -11,18 +11,9 @@ namespace {
 
 namespace rp = raster_plan;
 
-Tensor temp_u32(Device& d, int64_t n) { return Tensor::empty({std::max<int64_t>(n, 1)}, DType::i32, d); }
-
-std::vector<uint32_t> read_u32(const Tensor& t, int64_t n) {
-  std::vector<uint32_t> v(size_t(std::max<int64_t>(n, 1)));
-  t.copy_to_host(v.data());
-  v.resize(size_t(n));
-  return v;
-}
-
-Tensor upload_u32(Device& d, const std::vector<uint32_t>& v) {
-  return Tensor::from_host(v.data(), {int64_t(v.size())}, DType::i32, d);
-}
+using rp::read_u32;
+using rp::temp_u32;
+using rp::upload_u32;
 
 void throw_bad_face(const char* op, const Tensor& faces, uint32_t f, int64_t V) {
   const auto all = faces.to_double();  // error path only
