@@ -11,6 +11,8 @@ Tensor gelu(const Tensor& x, const char* approximate) {
   return OpRegistry::get().call("gelu", {x}, Attrs().set("approximate", approximate))[0];
 }
 Tensor silu(const Tensor& x) { return OpRegistry::get().call("silu", {x})[0]; }
+Tensor sigmoid(const Tensor& x) { return OpRegistry::get().call("sigmoid", {x})[0]; }
+Tensor softplus(const Tensor& x) { return OpRegistry::get().call("softplus", {x})[0]; }
 Tensor softmax(const Tensor& x) { return OpRegistry::get().call("softmax", {x})[0]; }
 
 namespace {
@@ -31,6 +33,21 @@ std::vector<TestCase> unary_cases(const Attrs& a) {
     wide.lo = -12;
     wide.hi = 12;
     cs.push_back(wide);
+  }
+  return cs;
+}
+
+// unary_cases plus the ranges where sigmoid/softplus need care: |x| up to 100
+// (exp overflows f32 beyond 88.7), x in [-80, -20] where both are ~exp(x)
+// (f32/bf16 only: the results are below f16's smallest subnormal), and x
+// around softplus's threshold 20.
+std::vector<TestCase> saturating_cases() {
+  auto cs = unary_cases({});
+  for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+    std::string d = dtype_name(t);
+    cs.push_back({"large/" + d, {{{65537}, t}}, {}, -100, 100});
+    cs.push_back({"threshold/" + d, {{{4099}, t}}, {}, 15, 25});
+    if (t != DType::f16) cs.push_back({"very_negative/" + d, {{{4099}, t}}, {}, -80, -20});
   }
   return cs;
 }
@@ -59,6 +76,14 @@ OpRegistrar reg_gelu({"gelu", "GELU, attr approximate = none (erf) | tanh",
 
 OpRegistrar reg_silu({"silu", "x * sigmoid(x)", [](auto& in, auto&) { return infer_unary("silu", in); }, ref::silu,
                       [] { return unary_cases({}); }, tol_pointwise});
+
+OpRegistrar reg_sigmoid({"sigmoid", "1 / (1 + exp(-x)), overflow-free",
+                         [](auto& in, auto&) { return infer_unary("sigmoid", in); }, ref::sigmoid, saturating_cases,
+                         tol_pointwise});
+
+OpRegistrar reg_softplus({"softplus", "log(1 + exp(x)); x for x > 20 (torch beta 1, threshold 20)",
+                          [](auto& in, auto&) { return infer_unary("softplus", in); }, ref::softplus,
+                          saturating_cases, tol_pointwise});
 
 OpRegistrar reg_softmax({"softmax", "softmax over the last dim",
                          [](auto& in, auto&) { return infer_unary("softmax", in); }, ref::softmax,

@@ -10,6 +10,13 @@ namespace tessera::ops {
 // (TRELLIS.2's flow MLPs).
 Tensor gelu(const Tensor& x, const char* approximate = "none");
 Tensor silu(const Tensor& x);     // x * sigmoid(x)
+// sigmoid: 1 / (1 + exp(-x)), evaluated as exp(x) / (1 + exp(x)) for x < 0 so
+// that no exp overflows: exact limits 0 and 1, relative accuracy for x << 0.
+Tensor sigmoid(const Tensor& x);
+// softplus: log(1 + exp(x)) as torch.nn.functional.softplus(x) with beta = 1,
+// threshold = 20: x itself for x > 20, else log1p(exp(x)) (relative accuracy
+// for x << 0, where softplus(x) ~ exp(x)).
+Tensor softplus(const Tensor& x);
 Tensor softmax(const Tensor& x);  // over the last dim, max-subtracted
 
 }  // namespace tessera::ops

@@ -14,6 +14,10 @@ Tensor scale(const Tensor& x, double alpha) {
   return OpRegistry::get().call("scale", {x}, Attrs().set("alpha", alpha))[0];
 }
 
+Tensor axpby(const Tensor& a, const Tensor& b, double alpha, double beta) {
+  return OpRegistry::get().call("axpby", {a, b}, Attrs().set("alpha", alpha).set("beta", beta))[0];
+}
+
 namespace {
 
 void check_float(const std::string& op, const TensorDesc& d) {
@@ -69,6 +73,43 @@ OpRegistrar reg_scale({"scale", "alpha * x (attr alpha)",
                            cs.push_back({std::string("ragged/") + dtype_name(t), {{{3, 333333}, t}},
                                          Attrs().set("alpha", 0.37)});
                          }
+                         return cs;
+                       },
+                       tol_exact});
+
+OpRegistrar reg_axpby({"axpby", "alpha * a + beta * b (attrs alpha, beta), same shapes, result in a's dtype",
+                       [](const std::vector<TensorDesc>& in, const Attrs&) -> std::vector<TensorDesc> {
+                         TESSERA_CHECK(in.size() == 2, "op 'axpby' takes 2 inputs (a, b), got {}", in.size());
+                         check_float("axpby", in[0]);
+                         check_float("axpby", in[1]);
+                         TESSERA_CHECK(in[0].shape == in[1].shape,
+                                       "op 'axpby': a {} and b {} differ in shape; axpby does not broadcast",
+                                       shape_str(in[0].shape), shape_str(in[1].shape));
+                         return {in[0]};
+                       },
+                       ref::axpby,
+                       [] {
+                         std::vector<TestCase> cs;
+                         auto c = [&](std::string l, Shape s, DType ta, DType tb, double alpha, double beta) {
+                           cs.push_back({l + "/" + dtype_name(ta) + "_" + dtype_name(tb), {{s, ta}, {s, tb}},
+                                         Attrs().set("alpha", alpha).set("beta", beta)});
+                         };
+                         for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+                           c("n1", {1}, t, t, 0.5, -2.0);
+                           c("ragged_euler", {1000003}, t, t, 1.0, -0.0123);  // x - dt v
+                           c("cfg", {3, 77, 129}, t, t, 3.0, -2.0);            // s v_pos + (1 - s) v_neg
+                           c("empty", {0, 5}, t, t, 1.0, 1.0);
+                         }
+                         // b in another dtype than a (the result keeps a's).
+                         c("mixed", {4097}, DType::f32, DType::bf16, 1.0, -0.37);
+                         c("mixed", {4097}, DType::f32, DType::f16, 0.25, 1.5);
+                         c("mixed", {4097}, DType::bf16, DType::f32, -1.0, 2.0);
+                         c("mixed", {4097}, DType::f16, DType::bf16, 1.0, 1.0);
+                         // Values above the f16 range stay finite in f32/bf16.
+                         cs.push_back({"large_values/f32_f32", {{{4097}, DType::f32}, {{4097}, DType::f32}},
+                                       Attrs().set("alpha", 0.5).set("beta", 0.25), -1e6, 1e6});
+                         cs.push_back({"large_values/bf16_bf16", {{{4097}, DType::bf16}, {{4097}, DType::bf16}},
+                                       Attrs().set("alpha", 0.5).set("beta", 0.25), -1e6, 1e6});
                          return cs;
                        },
                        tol_exact});

@@ -1,4 +1,4 @@
-// CPU gelu / silu / softmax.
+// CPU gelu / silu / sigmoid / softplus / softmax.
 #include <cmath>
 #include <vector>
 
@@ -33,6 +33,18 @@ void silu(Device&, OpArgs& a) {
   pointwise(a, [](float x) { return x / (1.f + std::exp(-x)); });
 }
 
+// exp(-|x|) only: no overflow, relative accuracy for x << 0.
+void sigmoid(Device&, OpArgs& a) {
+  pointwise(a, [](float x) {
+    const float e = std::exp(-std::abs(x));
+    return x >= 0 ? 1.f / (1.f + e) : e / (1.f + e);
+  });
+}
+
+void softplus(Device&, OpArgs& a) {
+  pointwise(a, [](float x) { return x > 20.f ? x : std::log1p(std::exp(x)); });
+}
+
 void softmax(Device&, OpArgs& a) {
   const int64_t C = a.in[0].dim(-1), rows = a.in[0].numel() / C;
   const DType t = a.in[0].dtype();
@@ -52,6 +64,8 @@ void softmax(Device&, OpArgs& a) {
 
 TESSERA_REGISTER_KERNEL("gelu", "cpu", gelu);
 TESSERA_REGISTER_KERNEL("silu", "cpu", silu);
+TESSERA_REGISTER_KERNEL("sigmoid", "cpu", sigmoid);
+TESSERA_REGISTER_KERNEL("softplus", "cpu", softplus);
 TESSERA_REGISTER_KERNEL("softmax", "cpu", softmax);
 
 }  // namespace

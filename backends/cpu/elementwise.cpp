@@ -1,4 +1,5 @@
-// CPU add / mul / scale: f32 arithmetic over the collapsed broadcast plan.
+// CPU add / mul / scale / axpby: f32 arithmetic (add and mul over the collapsed
+// broadcast plan).
 #include <tbb/parallel_for.h>
 
 #include "backends/cpu/cpu_device.hpp"
@@ -47,9 +48,22 @@ void scale(Device&, OpArgs& a) {
   });
 }
 
+// b may have another float dtype than a and the output.
+void axpby(Device&, OpArgs& a) {
+  const float alpha = float(a.attrs.get_float("alpha", 1.0)), beta = float(a.attrs.get_float("beta", 1.0));
+  const DType ta = a.in[0].dtype(), tb = a.in[1].dtype();
+  const void* x = data<char>(a.in[0]);
+  const void* y = data<char>(a.in[1]);
+  void* o = data<char>(a.out[0]);
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, a.in[0].numel(), 1 << 14), [&](const tbb::blocked_range<int64_t>& r) {
+    for (int64_t i = r.begin(); i < r.end(); ++i) st(o, ta, i, alpha * ld(x, ta, i) + beta * ld(y, tb, i));
+  });
+}
+
 TESSERA_REGISTER_KERNEL("add", "cpu", add);
 TESSERA_REGISTER_KERNEL("mul", "cpu", mul);
 TESSERA_REGISTER_KERNEL("scale", "cpu", scale);
+TESSERA_REGISTER_KERNEL("axpby", "cpu", axpby);
 
 }  // namespace
 }  // namespace tessera::cpu

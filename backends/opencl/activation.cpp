@@ -1,4 +1,4 @@
-// OpenCL gelu / silu (1-D pointwise) and softmax over the last dim (one
+// OpenCL gelu / silu / sigmoid / softplus (1-D pointwise) and softmax over the last dim (one
 // work-group per row), kernels/activation.cl. f32 arithmetic with the
 // full-precision builtins; the result is rounded once to x's dtype.
 #include "backends/opencl/cl_launch.hpp"
@@ -21,6 +21,8 @@ void gelu(Device& d, OpArgs& a) {
 }
 
 void silu(Device& d, OpArgs& a) { pointwise(d, a, "silu"); }
+void sigmoid(Device& d, OpArgs& a) { pointwise(d, a, "sigmoid"); }
+void softplus(Device& d, OpArgs& a) { pointwise(d, a, "softplus"); }
 
 void softmax(Device& d, OpArgs& a) {
   const Tensor& x = a.in[0];
@@ -39,6 +41,8 @@ std::string supports(const Device& dev, const OpArgs& a) {
 
 TESSERA_REGISTER_KERNEL("gelu", "opencl", gelu, supports);
 TESSERA_REGISTER_KERNEL("silu", "opencl", silu, supports);
+TESSERA_REGISTER_KERNEL("sigmoid", "opencl", sigmoid, supports);
+TESSERA_REGISTER_KERNEL("softplus", "opencl", softplus, supports);
 TESSERA_REGISTER_KERNEL("softmax", "opencl", softmax, supports);
 
 }  // namespace

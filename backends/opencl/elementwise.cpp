@@ -1,5 +1,5 @@
-// OpenCL add / mul (numpy broadcasting) and scale: f32 arithmetic, the result
-// rounded to nearest even into the tensors' dtype (kernels/elementwise.cl).
+// OpenCL add / mul (numpy broadcasting), scale and axpby: f32 arithmetic, the
+// result rounded to nearest even into the output's dtype (kernels/elementwise.cl).
 #include "backends/opencl/cl_launch.hpp"
 #include "core/broadcast.hpp"
 #include "core/error.hpp"
@@ -50,6 +50,18 @@ void scale(Device& d, OpArgs& a) {
       .run_1d(uint64_t(x.numel()));
 }
 
+// One kernel per (a dtype, b dtype); the output has a's.
+void axpby(Device& d, OpArgs& a) {
+  const Tensor &x = a.in[0], &y = a.in[1];
+  Launch(as_cl(d), "elementwise", std::string("axpby_") + dtype_name(x.dtype()) + "_" + dtype_name(y.dtype()))
+      .tensor(x)
+      .tensor(y)
+      .tensor(a.out[0])
+      .arg(cl_float(a.attrs.get_float("alpha", 1.0)))
+      .arg(cl_float(a.attrs.get_float("beta", 1.0)))
+      .run_1d(uint64_t(x.numel()));
+}
+
 std::string supports(const Device& dev, const OpArgs& a) {
   for (auto& t : a.in)
     if (!dtype_is_float(t.dtype())) return fmt::format("dtype {} (only f32, f16, bf16)", dtype_name(t.dtype()));
@@ -60,6 +72,7 @@ std::string supports(const Device& dev, const OpArgs& a) {
 TESSERA_REGISTER_KERNEL("add", "opencl", add, supports);
 TESSERA_REGISTER_KERNEL("mul", "opencl", mul, supports);
 TESSERA_REGISTER_KERNEL("scale", "opencl", scale, supports);
+TESSERA_REGISTER_KERNEL("axpby", "opencl", axpby, supports);
 
 }  // namespace
 }  // namespace tessera::opencl

@@ -1,6 +1,6 @@
-// Vulkan gelu / silu (shaders/activation.comp) and softmax
-// (shaders/softmax.comp). f32 arithmetic with accurate exp/erfc, one rounding
-// to the dtype.
+// Vulkan gelu / silu / sigmoid / softplus (shaders/activation.comp) and
+// softmax (shaders/softmax.comp). f32 arithmetic with accurate exp/erfc/log1p,
+// one rounding to the dtype.
 #include "backends/vulkan/vk_kernel.hpp"
 
 namespace tessera::vk {
@@ -29,6 +29,8 @@ void pointwise(Device& d, OpArgs& a, uint32_t op) {
 
 void gelu(Device& d, OpArgs& a) { pointwise(d, a, a.attrs.get_str("approximate", "none") == "tanh" ? 1 : 0); }
 void silu(Device& d, OpArgs& a) { pointwise(d, a, 2); }
+void sigmoid(Device& d, OpArgs& a) { pointwise(d, a, 3); }
+void softplus(Device& d, OpArgs& a) { pointwise(d, a, 4); }
 
 struct SoftmaxPush {
   uint64_t base, count;
@@ -51,6 +53,8 @@ void softmax(Device& d, OpArgs& a) {
 
 TESSERA_REGISTER_KERNEL("gelu", "vulkan", gelu, check_nn);
 TESSERA_REGISTER_KERNEL("silu", "vulkan", silu, check_nn);
+TESSERA_REGISTER_KERNEL("sigmoid", "vulkan", sigmoid, check_nn);
+TESSERA_REGISTER_KERNEL("softplus", "vulkan", softplus, check_nn);
 std::string softmax_supports(const Device& d, const OpArgs& a) {
   std::string why = check_nn(d, a);
   if (!why.empty()) return why;

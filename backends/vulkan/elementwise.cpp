@@ -1,4 +1,5 @@
-// Vulkan add / mul / scale (shaders/binary.comp, shaders/unary.comp).
+// Vulkan add / mul / scale / axpby (shaders/binary.comp, shaders/unary.comp,
+// shaders/axpby.comp).
 #include "backends/vulkan/vk_kernel.hpp"
 #include "core/broadcast.hpp"
 
@@ -15,6 +16,10 @@ std::string variant(const VulkanDevice& dev, const char* base) {
 
 struct BinaryPush {
   uint64_t base, count, n, a_off, b_off, o_off;
+};
+struct AxpbyPush {
+  uint64_t base, count, n, a_off, b_off, o_off;
+  float alpha, beta;
 };
 struct UnaryPush {
   uint64_t base, count, n, x_off, o_off;
@@ -70,6 +75,21 @@ void scale(Device& d, OpArgs& a) {
   launch_1d(dev, p, {ax.bind, ao.bind}, &pc, sizeof(pc), pc.count);
 }
 
+void axpby(Device& d, OpArgs& a) {
+  auto& dev = as_vulkan(d);
+  auto lock = dev.lock();
+  const Tensor &x = a.in[0], &y = a.in[1];
+  Tensor& o = a.out[0];
+  const uint64_t n = uint64_t(o.numel());
+  if (n == 0) return;
+  auto ax = tensor_arg(x, false), ay = tensor_arg(y, false), ao = tensor_arg(o, true);
+  const auto& p = dev.pipelines().get("axpby", 3, {{0, kLocal}, {1, dtype_code(x.dtype())}, {2, dtype_code(y.dtype())}},
+                                      kLocal);
+  AxpbyPush pc{0, invocations(o.dtype(), n, ao.elem_off), n, ax.elem_off, ay.elem_off, ao.elem_off,
+               float(a.attrs.get_float("alpha", 1.0)), float(a.attrs.get_float("beta", 1.0))};
+  launch_1d(dev, p, {ax.bind, ay.bind, ao.bind}, &pc, sizeof(pc), pc.count);
+}
+
 std::string supports(const Device& d, const OpArgs& a) {
   std::string why = check_int64(d);
   if (why.empty()) why = check_tensors(d, a);
@@ -79,6 +99,7 @@ std::string supports(const Device& d, const OpArgs& a) {
 TESSERA_REGISTER_KERNEL("add", "vulkan", add, supports);
 TESSERA_REGISTER_KERNEL("mul", "vulkan", mul, supports);
 TESSERA_REGISTER_KERNEL("scale", "vulkan", scale, supports);
+TESSERA_REGISTER_KERNEL("axpby", "vulkan", axpby, supports);
 
 }  // namespace
 

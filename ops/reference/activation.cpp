@@ -21,6 +21,20 @@ void silu(const Ins& in, Outs& out, const Attrs&) {
   }
 }
 
+void sigmoid(const Ins& in, Outs& out, const Attrs&) {
+  for (size_t i = 0; i < in[0].data.size(); ++i) {
+    double x = in[0].data[i];
+    out[0].data[i] = x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x));
+  }
+}
+
+void softplus(const Ins& in, Outs& out, const Attrs&) {
+  for (size_t i = 0; i < in[0].data.size(); ++i) {
+    double x = in[0].data[i];
+    out[0].data[i] = x > 20 ? x : std::log1p(std::exp(x));
+  }
+}
+
 void softmax(const Ins& in, Outs& out, const Attrs&) {
   int64_t C = in[0].shape.back(), rows = in[0].numel() / C;
   for (int64_t r = 0; r < rows; ++r) {

@@ -30,6 +30,11 @@ void scale(const Ins& in, Outs& out, const Attrs& a) {
   for (size_t i = 0; i < in[0].data.size(); ++i) out[0].data[i] = alpha * in[0].data[i];
 }
 
+void axpby(const Ins& in, Outs& out, const Attrs& a) {
+  double alpha = a.get_float("alpha", 1.0), beta = a.get_float("beta", 1.0);
+  for (size_t i = 0; i < in[0].data.size(); ++i) out[0].data[i] = alpha * in[0].data[i] + beta * in[1].data[i];
+}
+
 void cast(const Ins& in, Outs& out, const Attrs&) { out[0].data = in[0].data; }
 
 }  // namespace tessera::ref

@@ -11,6 +11,7 @@ using Outs = std::vector<HostTensor>;
 void add(const Ins& in, Outs& out, const Attrs& a);
 void mul(const Ins& in, Outs& out, const Attrs& a);
 void scale(const Ins& in, Outs& out, const Attrs& a);
+void axpby(const Ins& in, Outs& out, const Attrs& a);
 void cast(const Ins& in, Outs& out, const Attrs& a);
 void linear(const Ins& in, Outs& out, const Attrs& a);
 
@@ -22,6 +23,8 @@ void rms_norm(const Ins& in, Outs& out, const Attrs& a);
 void group_norm(const Ins& in, Outs& out, const Attrs& a);
 void gelu(const Ins& in, Outs& out, const Attrs& a);
 void silu(const Ins& in, Outs& out, const Attrs& a);
+void sigmoid(const Ins& in, Outs& out, const Attrs& a);
+void softplus(const Ins& in, Outs& out, const Attrs& a);
 void softmax(const Ins& in, Outs& out, const Attrs& a);
 void modulate(const Ins& in, Outs& out, const Attrs& a);
 void gated_residual(const Ins& in, Outs& out, const Attrs& a);

@@ -1,6 +1,7 @@
-// gelu (erf / tanh forms), silu: 1-D pointwise. softmax over the last dim:
-// one work-group per row (max, sum of exp(x - max), write). f32 arithmetic
-// with the full-precision builtins (erf, tanh, exp), rounded once to the dtype.
+// gelu (erf / tanh forms), silu, sigmoid, softplus: 1-D pointwise. softmax
+// over the last dim: one work-group per row (max, sum of exp(x - max), write).
+// f32 arithmetic with the full-precision builtins (erf, tanh, exp, log1p),
+// rounded once to the dtype.
 
 #define TS_DEFINE_POINTWISE(NAME, EXPR, D)                                                          \
   __kernel void NAME##_##D(__global const TS_T_##D* xp, ulong x_off, __global TS_T_##D* yp,         \
@@ -19,6 +20,14 @@
 #define TS_GELU_TANH(x) (0.5f * (x) * (1.f + tanh(TS_SQRT_2_PI * ((x) + 0.044715f * (x) * (x) * (x)))))
 #define TS_SILU(x) ((x) / (1.f + exp(-(x))))
 
+// exp(-|x|) only: no overflow, relative accuracy for x << 0.
+inline float ts_sigmoid(float x) {
+  const float e = exp(-fabs(x));
+  return x >= 0.f ? 1.f / (1.f + e) : e / (1.f + e);
+}
+// torch softplus (beta 1, threshold 20); log1p stays accurate where exp(x) << 1.
+#define TS_SOFTPLUS(x) ((x) > 20.f ? (x) : log1p(exp(x)))
+
 TS_DEFINE_POINTWISE(gelu_erf, TS_GELU_ERF(x), f32)
 TS_DEFINE_POINTWISE(gelu_erf, TS_GELU_ERF(x), f16)
 TS_DEFINE_POINTWISE(gelu_erf, TS_GELU_ERF(x), bf16)
@@ -28,6 +37,12 @@ TS_DEFINE_POINTWISE(gelu_tanh, TS_GELU_TANH(x), bf16)
 TS_DEFINE_POINTWISE(silu, TS_SILU(x), f32)
 TS_DEFINE_POINTWISE(silu, TS_SILU(x), f16)
 TS_DEFINE_POINTWISE(silu, TS_SILU(x), bf16)
+TS_DEFINE_POINTWISE(sigmoid, ts_sigmoid(x), f32)
+TS_DEFINE_POINTWISE(sigmoid, ts_sigmoid(x), f16)
+TS_DEFINE_POINTWISE(sigmoid, ts_sigmoid(x), bf16)
+TS_DEFINE_POINTWISE(softplus, TS_SOFTPLUS(x), f32)
+TS_DEFINE_POINTWISE(softplus, TS_SOFTPLUS(x), f16)
+TS_DEFINE_POINTWISE(softplus, TS_SOFTPLUS(x), bf16)
 
 #define TS_SOFTMAX_WG 256
 

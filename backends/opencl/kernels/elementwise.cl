@@ -1,5 +1,5 @@
-// add / mul with numpy broadcasting, scale. f32 arithmetic, result rounded to
-// the dtype. The host passes the collapsed broadcast plan (core/broadcast.hpp)
+// add / mul with numpy broadcasting, scale, axpby. f32 arithmetic, result
+// rounded to the output's dtype. The host passes the collapsed broadcast plan (core/broadcast.hpp)
 // right-aligned in long8 vectors: dims.s7 is the innermost dimension; unused
 // leading slots have dim 1 and stride 0. rank (1..8) says how many are used.
 
@@ -62,3 +62,24 @@ TS_DEFINE_BINARY(mul, x * y, bf16)
 TS_DEFINE_SCALE(f32)
 TS_DEFINE_SCALE(f16)
 TS_DEFINE_SCALE(bf16)
+
+// o = alpha * a + beta * b, same shapes; b in dtype DB, a and o in DA.
+#define TS_DEFINE_AXPBY(DA, DB)                                                             \
+  __kernel void axpby_##DA##_##DB(__global const TS_T_##DA* a, ulong a_off,                 \
+                                  __global const TS_T_##DB* b, ulong b_off,                 \
+                                  __global TS_T_##DA* o, ulong o_off, float alpha,          \
+                                  float beta, ulong base, ulong n) {                        \
+    TS_INDEX_OR_RETURN(base, n);                                                            \
+    const float r = alpha * TS_LOAD_##DA(a, a_off + i) + beta * TS_LOAD_##DB(b, b_off + i); \
+    TS_STORE_##DA(o, o_off + i, r);                                                         \
+  }
+
+TS_DEFINE_AXPBY(f32, f32)
+TS_DEFINE_AXPBY(f32, f16)
+TS_DEFINE_AXPBY(f32, bf16)
+TS_DEFINE_AXPBY(f16, f32)
+TS_DEFINE_AXPBY(f16, f16)
+TS_DEFINE_AXPBY(f16, bf16)
+TS_DEFINE_AXPBY(bf16, f32)
+TS_DEFINE_AXPBY(bf16, f16)
+TS_DEFINE_AXPBY(bf16, bf16)
