@@ -1,6 +1,15 @@
 #include "models/trellis2/sc_vae_decoder.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "core/error.hpp"
+#include "models/trellis2/sc_vae_blocks.hpp"
+#include "ops/activation.hpp"
+#include "ops/cast.hpp"
+#include "ops/modulate.hpp"
+#include "ops/norm.hpp"
+#include "ops/shape_ops.hpp"
 
 namespace tessera::models::trellis2 {
 
@@ -20,52 +29,6 @@ bool one_of(const std::string& s, const std::vector<std::string>& v) {
     if (x == s) return true;
   return false;
 }
-
-struct ConvNeXtBlock : Module {
-  ConvNeXtBlock(int64_t c, double mlp_ratio, DType wdt) {
-    // Official order: norm, conv, mlp (forward runs conv first).
-    emplace_module<LayerNorm>("norm", c, true, 1e-6);
-    emplace_module<SparseConv3d>("conv", c, c, 3, wdt);
-    auto& mlp = emplace_module<Module>("mlp");  // Sequential(Linear, SiLU, Linear)
-    const int64_t hidden = int64_t(double(c) * mlp_ratio);
-    mlp.emplace_module<Linear>("0", c, hidden, wdt);
-    mlp.emplace_module<Linear>("2", hidden, c, wdt);
-  }
-  std::string type_name() const override { return "SparseConvNeXtBlock3d"; }
-};
-
-struct ResBlock : Module {  // SparseResBlock3d(C), resample_mode 'nearest', no resampling
-  ResBlock(int64_t c, DType wdt) {
-    emplace_module<LayerNorm>("norm1", c, true, 1e-6);
-    emplace_module<LayerNorm>("norm2", c, false, 1e-6);
-    emplace_module<SparseConv3d>("conv1", c, c, 3, wdt);
-    emplace_module<SparseConv3d>("conv2", c, c, 3, wdt);
-  }
-  std::string type_name() const override { return "SparseResBlock3d"; }
-};
-
-struct C2SBlock : Module {  // SparseResBlockC2S3d(C -> C')
-  C2SBlock(int64_t c, int64_t co, bool pred_subdiv, DType wdt) {
-    emplace_module<LayerNorm>("norm1", c, true, 1e-6);
-    emplace_module<LayerNorm>("norm2", co, false, 1e-6);
-    emplace_module<SparseConv3d>("conv1", c, co * 8, 3, wdt);
-    emplace_module<SparseConv3d>("conv2", co, co, 3, wdt);
-    if (pred_subdiv) emplace_module<Linear>("to_subdiv", c, 8, wdt);
-  }
-  std::string type_name() const override { return "SparseResBlockC2S3d"; }
-};
-
-struct UpsampleBlock : Module {  // SparseResBlockUpsample3d(C -> C')
-  UpsampleBlock(int64_t c, int64_t co, bool pred_subdiv, DType wdt) {
-    emplace_module<LayerNorm>("norm1", c, true, 1e-6);
-    emplace_module<LayerNorm>("norm2", co, false, 1e-6);
-    emplace_module<SparseConv3d>("conv1", c, co, 3, wdt);
-    emplace_module<SparseConv3d>("conv2", co, co, 3, wdt);
-    if (c != co) emplace_module<Linear>("skip_connection", c, co, wdt);
-    if (pred_subdiv) emplace_module<Linear>("to_subdiv", c, 8, wdt);
-  }
-  std::string type_name() const override { return "SparseResBlockUpsample3d"; }
-};
 
 }  // namespace
 
@@ -97,6 +60,8 @@ ScVaeDecoderConfig ScVaeDecoderConfig::parse(const std::string& cls, const JsonC
   a.report_unknown_keys(cls);
 
   if (n == 0) fail("{}: key 'num_blocks' must not be empty", a.where());
+  if (n > 16) fail("{}: {} levels (num_blocks) is more than the 16 supported", a.where(), n);
+  if (fdg && c.resolution <= 0) fail("{}: resolution must be > 0, found {}", a.where(), c.resolution);
   if (c.model_channels.size() != n || c.block_type.size() != n || bargs.size() != n || c.up_block_type.size() + 1 != n)
     fail("{}: {} levels need model_channels, block_type and block_args of length {} and up_block_type of length {}; "
          "found {}, {}, {} and {}",
@@ -122,33 +87,213 @@ ScVaeDecoderConfig ScVaeDecoderConfig::parse(const std::string& cls, const JsonC
   return c;
 }
 
-SparseUnetVaeDecoder::SparseUnetVaeDecoder(const ScVaeDecoderConfig& cfg, DType wdt) : cfg_(cfg) {
+
+// ---- SparseUnetVaeDecoder ----------------------------------------------------------------
+
+SparseUnetVaeDecoder::SparseUnetVaeDecoder(const ScVaeDecoderConfig& cfg, DType wdt) : cfg_(cfg), wdt_(wdt) {
+  TESSERA_CHECK(dtype_is_float(wdt), "{}: torso dtype must be f32, f16 or bf16, got {}", cfg_.class_name,
+                dtype_name(wdt));
   const auto& ch = cfg_.model_channels;
   const size_t n = cfg_.num_blocks.size();
-  emplace_module<Linear>("output_layer", ch.back(), cfg_.out_channels, DType::f32);
-  emplace_module<Linear>("from_latent", cfg_.latent_channels, ch[0], DType::f32);
-  auto& blocks = emplace_module<ModuleList>("blocks");
+  output_layer_ = &emplace_module<Linear>("output_layer", ch.back(), cfg_.out_channels, DType::f32);
+  from_latent_ = &emplace_module<Linear>("from_latent", cfg_.latent_channels, ch[0], DType::f32);
+  blocks_ = &emplace_module<ModuleList>("blocks");
   for (size_t i = 0; i < n; ++i) {
-    auto& level = blocks.append(std::make_unique<ModuleList>());
+    auto& level = blocks_->append(std::make_unique<ModuleList>());
     for (int64_t j = 0; j < cfg_.num_blocks[i]; ++j) {
       if (cfg_.block_type[i] == "SparseConvNeXtBlock3d")
-        level.append(std::make_unique<ConvNeXtBlock>(ch[i], cfg_.mlp_ratio[i], wdt));
+        level.append(std::make_unique<scvae::ConvNeXtBlock>(ch[i], cfg_.mlp_ratio[i], wdt));
       else
-        level.append(std::make_unique<ResBlock>(ch[i], wdt));
+        level.append(std::make_unique<scvae::ResBlock>(ch[i], wdt));
     }
     if (i + 1 < n) {
       if (cfg_.up_block_type[i] == "SparseResBlockC2S3d")
-        level.append(std::make_unique<C2SBlock>(ch[i], ch[i + 1], cfg_.pred_subdiv, wdt));
+        level.append(std::make_unique<scvae::C2SBlock>(ch[i], ch[i + 1], cfg_.pred_subdiv, wdt));
       else
-        level.append(std::make_unique<UpsampleBlock>(ch[i], ch[i + 1], cfg_.pred_subdiv, wdt));
+        level.append(std::make_unique<scvae::UpsampleBlock>(ch[i], ch[i + 1], cfg_.pred_subdiv, wdt));
     }
   }
+}
+
+void SparseUnetVaeDecoder::check_latent(const SparseTensor& latent) const {
+  const std::string& cls = cfg_.class_name;
+  TESSERA_CHECK(loaded(), "{}: forward before load_state", cls);
+  TESSERA_CHECK(latent.feats().defined() && dtype_is_float(latent.feats().dtype()),
+                "{}: the latent needs float features [N, {}]", cls, cfg_.latent_channels);
+  TESSERA_CHECK(latent.channels() == cfg_.latent_channels,
+                "{}: the latent has {} channels but the decoder takes latent_channels = {} (feats {})", cls,
+                latent.channels(), cfg_.latent_channels, latent.feats().desc());
+  TESSERA_CHECK(latent.num_voxels() > 0, "{}: the latent has no voxels", cls);
+  TESSERA_CHECK(&latent.feats().device() == &output_layer_->weight->value.device(),
+                "{}: the latent is on {} but the decoder's weights are on {}; move it with Tensor::to", cls,
+                latent.feats().device().id(), output_layer_->weight->value.device().id());
+  const int64_t f = cfg_.upsample_factor();
+  for (int a = 0; a < 3; ++a)
+    TESSERA_CHECK(int64_t(latent.spatial_shape()[a]) * f < (int64_t(1) << 31),
+                  "{}: latent spatial shape {} times the decoder's upsampling {} overflows int32", cls,
+                  latent.spatial_shape()[a], f);
+}
+
+namespace {
+
+std::string level_stage(size_t i, size_t j) { return "blocks." + std::to_string(i) + "." + std::to_string(j); }
+
+// A SparseTensor on x's coordinates without x's cache (neighbour maps, hash).
+SparseTensor detached(const SparseTensor& x, Tensor feats) {
+  return SparseTensor(x.coords(), std::move(feats), x.spatial_shape());
+}
+
+bool same_coords(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape()) return false;
+  if (&a.buffer() == &b.buffer() && a.offset_bytes() == b.offset_bytes()) return true;
+  return a.to_vector<int32_t>() == b.to_vector<int32_t>();
+}
+
+}  // namespace
+
+ScVaeDecoded SparseUnetVaeDecoder::run(const SparseTensor& latent, const std::vector<SparseTensor>* guide,
+                                       int64_t stop_level, const StageHook& hook) const {
+  const std::string& cls = cfg_.class_name;
+  const size_t n = blocks_->size();
+  auto stage = [&](const std::string& name, const Tensor& t) {
+    if (hook) hook(name, t);
+  };
+  if (guide) {
+    TESSERA_CHECK(!cfg_.pred_subdiv,
+                  "{}: guide subdivisions are only for decoders with pred_subdiv = false (this one predicts its own; "
+                  "call forward)",
+                  cls);
+    TESSERA_CHECK(guide->size() + 1 == n, "{}: {} levels need {} guide subdivisions, got {}", cls, n, n - 1,
+                  guide->size());
+    if (n > 1) {
+      const SparseTensor& g = (*guide)[0];
+      TESSERA_CHECK(same_coords(g.coords(), latent.coords()),
+                    "{}: guide subdivision 0 is on other voxels than the latent ({} vs {} coordinates, or the same "
+                    "count in another order): decode the texture latent on the shape latent's coordinates",
+                    cls, g.num_voxels(), latent.num_voxels());
+    }
+  } else if (n > 1 && !cfg_.pred_subdiv) {
+    fail("{}: pred_subdiv is false, so the up-blocks need the shape decoder's subdivisions: call forward_guided", cls);
+  }
+
+  Tensor x0 = latent.feats().dtype() == DType::f32 ? latent.feats() : ops::cast(latent.feats(), DType::f32);
+  Tensor h0 = from_latent_->forward(x0);
+  stage("from_latent", h0);
+  if (wdt_ != DType::f32) h0 = ops::cast(h0, wdt_);  // h.type(self.dtype)
+  SparseTensor h = latent.with_feats(h0);
+
+  ScVaeDecoded r;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& level = static_cast<const ModuleList&>((*blocks_)[i]);
+    const bool up = i + 1 < n;
+    const size_t plain = up ? level.size() - 1 : level.size();
+    const bool last_needed = up && int64_t(i) + 1 == stop_level;
+    for (size_t j = 0; j < plain; ++j) {
+      const Module& b = level[j];
+      if (auto* c = dynamic_cast<const scvae::ConvNeXtBlock*>(&b)) h = c->forward(h);
+      else h = static_cast<const scvae::ResBlock&>(b).forward(h);
+      stage(level_stage(i, j), h.feats());
+    }
+    if (!up) break;
+    const auto& ub = static_cast<const scvae::UpBlock&>(level[plain]);
+    Tensor logits;
+    if (guide) {
+      const SparseTensor& g = (*guide)[i];
+      TESSERA_CHECK(g.feats().defined() && g.feats().ndim() == 2 && g.feats().dim(1) == 8 &&
+                        g.num_voxels() == h.num_voxels() && dtype_is_float(g.feats().dtype()),
+                    "{}: guide subdivision {} must have float feats [{}, 8] (the level's voxels), got {}", cls, i,
+                    h.num_voxels(), g.feats().defined() ? g.feats().desc() : std::string("no feats"));
+      TESSERA_CHECK(&g.feats().device() == &h.feats().device(), "{}: guide subdivision {} is on {}, the latent on {}",
+                    cls, i, g.feats().device().id(), h.feats().device().id());
+      logits = g.feats();
+    } else {
+      logits = ub.predict_subdiv(h);
+      r.subs.push_back(detached(h, logits));
+    }
+    if (last_needed) {  // upsample_coords: only the children's coordinates
+      nn::SubdivisionPlan plan = nn::subdivision_plan(logits);
+      TESSERA_CHECK(plan.num_children > 0, "{}: up-block {} subdivides no voxel", cls, i);
+      r.out = scvae::UpBlock::children(h, logits, plan);
+      return r;
+    }
+    h = ub.forward(h, logits);
+    stage(level_stage(i, plain), h.feats());
+  }
+  Tensor o = h.feats().dtype() == DType::f32 ? h.feats() : ops::cast(h.feats(), DType::f32);  // h.type(x.dtype)
+  o = output_layer_->forward(ops::layer_norm(o, nullptr, nullptr, 1e-5));
+  stage("output_layer", o);
+  r.out = detached(h, o);
+  return r;
+}
+
+ScVaeDecoded SparseUnetVaeDecoder::forward(const SparseTensor& latent, const StageHook& hook) const {
+  check_latent(latent);
+  return run(latent, nullptr, -1, hook);
+}
+
+SparseTensor SparseUnetVaeDecoder::forward_guided(const SparseTensor& latent, const std::vector<SparseTensor>& guide_subs,
+                                                  const StageHook& hook) const {
+  check_latent(latent);
+  return run(latent, &guide_subs, -1, hook).out;
+}
+
+Tensor SparseUnetVaeDecoder::upsample_coords(const SparseTensor& latent, int64_t times) const {
+  check_latent(latent);
+  TESSERA_CHECK(cfg_.pred_subdiv, "{}: upsample_coords needs a decoder with pred_subdiv = true", cfg_.class_name);
+  TESSERA_CHECK(times >= 0 && times < cfg_.levels(), "{}: upsample times {} outside [0, {}] (levels - 1)",
+                cfg_.class_name, times, cfg_.levels() - 1);
+  if (times == 0) return latent.coords();
+  return run(latent, nullptr, times, nullptr).out.coords();
+}
+
+// ---- FlexiDualGridVaeDecoder -------------------------------------------------------------
+
+FlexiDualGridDecoded FlexiDualGridVaeDecoder::forward_dual_grid(const SparseTensor& latent, int64_t resolution,
+                                                                const StageHook& hook) const {
+  const std::string& cls = cfg_.class_name;
+  check_latent(latent);
+  const int64_t res = resolution > 0 ? resolution : cfg_.resolution, f = cfg_.upsample_factor();
+  TESSERA_CHECK(res > 0 && res % f == 0, "{}: resolution {} must be a positive multiple of 2^(levels-1) = {}", cls,
+                res, f);
+  const int64_t g = res / f;  // latent grid
+  {
+    const auto c = latent.coords().to_vector<int32_t>();
+    for (size_t r = 0; r < c.size() / 4; ++r)
+      for (int a = 1; a < 4; ++a)
+        TESSERA_CHECK(c[4 * r + a] >= 0 && c[4 * r + a] < g,
+                      "{}: latent voxel {} at ({}, {}, {}) is outside the latent grid {}^3 of resolution {} (= {} / {}); "
+                      "decode at a larger resolution or drop the voxel",
+                      cls, r, c[4 * r + 1], c[4 * r + 2], c[4 * r + 3], g, res, res, f);
+  }
+  ScVaeDecoded d = run(latent, nullptr, -1, hook);
+  const Tensor& h = d.out.feats();  // [N, 7] f32
+  FlexiDualGridDecoded o;
+  o.coords = d.out.coords();
+  o.spatial_shape = d.out.spatial_shape();
+  o.resolution = res;
+  o.voxel_margin = cfg_.voxel_margin;
+  // (1 + 2 m) sigmoid(v) - m as modulate(sigmoid(v), shift = -m, scale = 2 m): x (1 + scale) + shift.
+  const float m = float(cfg_.voxel_margin);
+  Device& dev = h.device();
+  Tensor shift = Tensor::from_vector(std::vector<float>(3, -m), {3}, DType::f32, dev);
+  Tensor scale = Tensor::from_vector(std::vector<float>(3, 2.0f * m), {3}, DType::f32, dev);
+  o.vertices = ops::modulate(ops::sigmoid(ops::slice(h, 1, 0, 3)), shift, scale);
+  o.intersected_logits = ops::slice(h, 1, 3, 6);
+  o.quad_lerp = ops::softplus(ops::slice(h, 1, 6, 7));
+  if (hook) {
+    hook("vertices", o.vertices);
+    hook("quad_lerp", o.quad_lerp);
+  }
+  o.subs = std::move(d.subs);
+  return o;
 }
 
 std::unique_ptr<SparseUnetVaeDecoder> make_sc_vae_decoder(const ModelConfig& mc, DType wdt) {
   TESSERA_CHECK(mc.name == "SparseUnetVaeDecoder" || mc.name == "FlexiDualGridVaeDecoder",
                 "{}: expected class SparseUnetVaeDecoder or FlexiDualGridVaeDecoder, found '{}'", mc.path, mc.name);
-  return std::make_unique<SparseUnetVaeDecoder>(ScVaeDecoderConfig::parse(mc.name, mc.args), wdt);
+  ScVaeDecoderConfig cfg = ScVaeDecoderConfig::parse(mc.name, mc.args);
+  if (mc.name == "FlexiDualGridVaeDecoder") return std::make_unique<FlexiDualGridVaeDecoder>(cfg, wdt);
+  return std::make_unique<SparseUnetVaeDecoder>(cfg, wdt);
 }
 
 }  // namespace tessera::models::trellis2
