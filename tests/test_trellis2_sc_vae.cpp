@@ -356,7 +356,7 @@ TEST(RuntimeTrellis2ScVae, ShapeDecoderMatchesFloat64Composition) {
     std::printf("[ scvae shape f32 ] %s N %zu -> %zu -> %lld voxels, nmse %.3g (min |logit| %.2g)\n",
                 dev->id().c_str(), sc.coords.size(), want.level_coords[1].size(), (long long)want.out.shape[0], e,
                 want.min_margin);
-    EXPECT_LT(e, 1e-8) << "nmse " << e;
+    EXPECT_LT(e, 1e-9) << "nmse " << e;
     EXPECT_EQ(d.out.spatial_shape(), (std::array<int32_t, 3>{64, 64, 64}));
 
     // The mesh head (forward_dual_grid = set_resolution + forward + head).
@@ -365,9 +365,9 @@ TEST(RuntimeTrellis2ScVae, ShapeDecoderMatchesFloat64Composition) {
     EXPECT_EQ(g.resolution, 64);
     EXPECT_EQ(g.voxel_margin, 0.5);
     EXPECT_EQ(g.coords.to_vector<int32_t>(), d.out.coords().to_vector<int32_t>());
-    EXPECT_LT(nmse_of(g.vertices, hh.vertices), 1e-8);
-    EXPECT_LT(nmse_of(g.intersected_logits, hh.intersected), 1e-8);
-    EXPECT_LT(nmse_of(g.quad_lerp, hh.quad_lerp), 1e-8);
+    EXPECT_LT(nmse_of(g.vertices, hh.vertices), 1e-9);
+    EXPECT_LT(nmse_of(g.intersected_logits, hh.intersected), 1e-9);
+    EXPECT_LT(nmse_of(g.quad_lerp, hh.quad_lerp), 1e-9);
     ASSERT_EQ(g.subs.size(), 2u);
 
     // decoder.upsample(x, t): level t's coordinates.
@@ -398,7 +398,7 @@ TEST(RuntimeTrellis2ScVae, TextureDecoderGuidedMatchesFloat64Composition) {
     const double e = nmse_of(got.feats(), want.out);
     std::printf("[ scvae tex guided f32 ] %s %lld voxels, nmse %.3g\n", dev->id().c_str(), (long long)want.out.shape[0],
                 e);
-    EXPECT_LT(e, 1e-8) << "nmse " << e;
+    EXPECT_LT(e, 1e-9) << "nmse " << e;
   }
 }
 
@@ -442,14 +442,14 @@ TEST(RuntimeTrellis2ScVae, UpsampleAndResBlocksMatchFloat64Composition) {
     double e = nmse_of(d.out.feats(), want.out);
     std::printf("[ scvae upsample pred f32 ] %s %zu -> %zu -> %lld voxels, nmse %.3g\n", dev->id().c_str(), coords.size(),
                 want.level_coords[1].size(), (long long)want.out.shape[0], e);
-    EXPECT_LT(e, 1e-8) << "nmse " << e;
+    EXPECT_LT(e, 1e-9) << "nmse " << e;
 
     HostRun want2 = host_decoder(guided, coords, lat2, &follow, nullptr, 0);
     SparseTensor got = b->forward_guided(make_latent(coords, lat2, g, *dev), d.subs);
     EXPECT_EQ(coords_of(got.coords()), want2.level_coords.back());
     e = nmse_of(got.feats(), want2.out);
     std::printf("[ scvae upsample guided f32 ] %s nmse %.3g\n", dev->id().c_str(), e);
-    EXPECT_LT(e, 1e-8) << "nmse " << e;
+    EXPECT_LT(e, 1e-9) << "nmse " << e;
   }
 }
 
@@ -477,6 +477,7 @@ TEST(RuntimeTrellis2ScVae, OutputIndependentOfVoxelOrder) {
       pt.data.push_back(sc.tex_latent.data[i * 8 + size_t(j)]);
     }
   }
+  std::string dev_id;
   // Rows keyed by coordinate.
   auto by_coord = [](const SparseTensor& s) {
     std::map<Coord, std::vector<double>> m;
@@ -498,10 +499,12 @@ TEST(RuntimeTrellis2ScVae, OutputIndependentOfVoxelOrder) {
       y.insert(y.end(), it->second.begin(), it->second.end());
     }
     const double e = nmse(y, x);
+    std::printf("[ scvae permuted ] %s %s: %zu voxels, nmse %.3g\n", dev_id.c_str(), what, ma.size(), e);
     EXPECT_LT(e, 1e-10) << what << " nmse " << e;
   };
   for (Device* dev : test::test_devices()) {
     SCOPED_TRACE(dev->id());
+    dev_id = dev->id();
     auto shape = load(sc.shape, *dev);
     auto tex = load(sc.tex, *dev);
     ScVaeDecoded a = shape->forward(make_latent(sc.coords, sc.latent, kLatentGrid, *dev));
@@ -547,7 +550,8 @@ TEST(RuntimeTrellis2ScVae, F16TorsoStaysClose) {
     const double et = nmse_of(t.feats(), twant.out);
     std::printf("[ scvae f16 ] %s nmse logits %.3g vertices %.3g intersected %.3g quad_lerp %.3g texture %.3g\n",
                 dev->id().c_str(), logit_e, ev, ei, eq, et);
-    for (double e : {logit_e, ev, ei, eq, et}) EXPECT_LT(e, 1e-4) << "nmse " << e;
+    // ~20 f16 roundings of O(1) activations: ~2e-6 measured on every backend.
+    for (double e : {logit_e, ev, ei, eq, et}) EXPECT_LT(e, 3e-5) << "nmse " << e;
   }
 }
 

@@ -147,7 +147,8 @@ class FlexiDualGridVaeDecoder : public SparseUnetVaeDecoder {
   // set_resolution(resolution) + forward(latent, return_subs=True), without
   // the mesher. resolution 0: the config's. resolution must be a multiple of
   // 2^(levels-1) and every latent voxel inside the latent grid
-  // (resolution / 2^(levels-1))^3, else Error.
+  // (resolution / 2^(levels-1))^3, else Error. Stages: forward()'s, then
+  // "vertices" and "quad_lerp".
   FlexiDualGridDecoded forward_dual_grid(const SparseTensor& latent, int64_t resolution = 0,
                                          const StageHook& hook = nullptr) const;
 };
