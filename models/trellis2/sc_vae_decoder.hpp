@@ -44,7 +44,9 @@
 // decoder was built with (wdt) and runs its activations in it (h.type(dtype)
 // after from_latent); norms' statistics and every conv/linear accumulate in
 // f32 (the ops). Biases and norm affines are f32. Before output_layer: back
-// to f32, F.layer_norm (no affine, eps 1e-5).
+// to f32, F.layer_norm (no affine, eps 1e-5). One deliberate difference: the
+// ConvNeXt MLP's SiLU is fused into mlp.0's linear (applied in f32 before the
+// one rounding; PyTorch rounds to the torso dtype between the two).
 //
 // Subdivision: parent p gets child k (at 2 (x,y,z) + (k&1, (k>>1)&1, (k>>2)&1))
 // when logits[p, k] > 0; children are ordered parent by parent (input row
@@ -105,7 +107,8 @@ class SparseUnetVaeDecoder : public Module {
   // where guide_subs[i].feats > 0. guide_subs are forward()'s subs of a
   // decoder with the same number of levels, run on a latent with the same
   // coordinates in the same row order (checked: level-0 coordinates equal,
-  // row counts per level).
+  // row counts per level). Raw output: the official decode_tex_slat then
+  // applies * 0.5 + 0.5 (the caller's step).
   SparseTensor forward_guided(const SparseTensor& latent, const std::vector<SparseTensor>& guide_subs,
                               const StageHook& hook = nullptr) const;
 
