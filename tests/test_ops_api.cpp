@@ -1,4 +1,4 @@
-// Public calls of sigmoid / softplus / axpby on known values, and
+// Public calls of sigmoid / softplus / axpby / moments on known values, and
 // their argument errors (the parity suite covers the kernels per backend).
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "ops/activation.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/reduce.hpp"
 
 using namespace tessera;
 
@@ -46,4 +47,30 @@ TEST(OpsApi, AxpbyKeepsADtypeAndChecksShapes) {
     EXPECT_NE(m.find("[1, 3]"), std::string::npos) << m;
   }
   EXPECT_THROW(ops::axpby(a, Tensor::empty({3}, DType::i32, cpu()), 1.0, 1.0), Error);
+}
+
+TEST(OpsApi, MomentsKnownValuesAndCorrection) {
+  Tensor x = Tensor::from_vector(std::vector<float>{1.f, 2.f, 3.f, 4.f}, {2, 2}, DType::f32, cpu());
+  Tensor m = ops::moments(x);
+  EXPECT_EQ(m.shape(), Shape({2}));
+  EXPECT_EQ(m.dtype(), DType::f32);
+  auto v = m.to_double();
+  EXPECT_EQ(v[0], 2.5);
+  EXPECT_NEAR(v[1], std::sqrt(5.0 / 3.0), 1e-7);
+  EXPECT_NEAR(ops::moments(x, 0).to_double()[1], std::sqrt(5.0 / 4.0), 1e-7);
+}
+
+TEST(OpsApi, MomentsNeedsMoreElementsThanCorrection) {
+  Tensor one = Tensor::empty({1}, DType::f32, cpu());
+  try {
+    ops::moments(one);  // n - correction = 0
+    FAIL();
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("moments"), std::string::npos) << m;
+    EXPECT_NE(m.find("[1]"), std::string::npos) << m;
+  }
+  EXPECT_NO_THROW(ops::moments(one, 0));
+  EXPECT_THROW(ops::moments(Tensor::empty({0, 4}, DType::f32, cpu()), 0), Error);
+  EXPECT_THROW(ops::moments(Tensor::empty({3}, DType::i32, cpu())), Error);
 }

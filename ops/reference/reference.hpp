@@ -45,3 +45,7 @@ void slice(const Ins& in, Outs& out, const Attrs& a);
 void concat(const Ins& in, Outs& out, const Attrs& a);
 void gather(const Ins& in, Outs& out, const Attrs& a);
 }  // namespace tessera::ref
+
+namespace tessera::ref {
+void moments(const Ins& in, Outs& out, const Attrs& a);
+}
