@@ -6,6 +6,8 @@
 //   tessera bench gemm [--backends LIST] [--dtypes f32,f16] [--sizes 4096,MxNxK] [--csv FILE]
 //   tessera bench bvh [--backends LIST] [--faces 1000000,8000000] [--points 10000000] [--csv FILE]
 //   tessera bench sdpa [--backends LIST] [--dtypes f32,bf16] [--tokens 4096,16384] [--heads 12] [--head-dims 128]
+//   tessera bench sparse-conv [--backends LIST] [--configs 256x128,512x64,512x128,1024x64] [--res R,..]
+//                             [--channels C,..] [--orders planned,storage,none] [--dtypes f16] [--csv FILE]
 //   tessera tune [NAME --backends LIST [--size N] [--fraction F]]
 //                                        run a backend's parameter search (no NAME: list the tuners)
 //   tessera make-checkpoint --model trellis2 --config tiny|released|PRESET.json -o DIR [--seed S] [--dtype f16|bf16|f32]
@@ -23,6 +25,7 @@
 #include "bench/gemm_bench.hpp"
 #include "bench/raster_bench.hpp"
 #include "bench/sdpa_bench.hpp"
+#include "bench/sparse_conv_bench.hpp"
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
 #include "core/tuner.hpp"
@@ -228,6 +231,55 @@ int cmd_bench_sdpa(const Args& a) {
   return 0;
 }
 
+// tessera bench sparse-conv: sphere shells (res x channels configs; --res/--channels give their product).
+int cmd_bench_sparse_conv(const Args& a) {
+  auto devs = select_devices(a.get("backends"));
+  auto dtypes = parse_dtypes(a.get("dtypes", "f16"));
+  std::vector<std::pair<int64_t, int64_t>> cfg;
+  if (a.flag("res") || a.flag("channels")) {
+    for (auto r : parse_ints(a.get("res", "256")))
+      for (auto c : parse_ints(a.get("channels", "64"))) cfg.push_back({r, c});
+  } else {
+    std::stringstream ss(a.get("configs", "256x128,512x64,512x128,1024x64"));
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      const auto x = item.find('x');
+      if (x == std::string::npos) throw UsageError(fmt::format("bad config '{}' (RESxC)", item));
+      cfg.push_back({parse_ints(item.substr(0, x))[0], parse_ints(item.substr(x + 1))[0]});
+    }
+  }
+  std::vector<std::string> orders;
+  {
+    std::stringstream ss(a.get("orders", "planned"));
+    std::string o;
+    while (std::getline(ss, o, ',')) {
+      if (o != "planned" && o != "storage" && o != "none") throw UsageError("--orders: planned, storage or none");
+      orders.push_back(o);
+    }
+  }
+  std::vector<bench::SparseConvResult> rs;
+  for (auto* d : devs)
+    for (auto t : dtypes)
+      for (auto [res, c] : cfg)
+        for (auto& o : orders) {
+          if ((d->backend() == "cpu" || d->info().software) && res > 256) {
+            std::fprintf(stderr, "skip res %ld on %s (too slow for a CPU device)\n", res, d->id().c_str());
+            continue;
+          }
+          try {
+            rs.push_back(bench::bench_sparse_conv(*d, t, res, c, o));
+            bench::print_sparse_conv_table({rs.back()}, rs.size() == 1);
+            std::fflush(stdout);
+          } catch (const Error& e) {
+            std::fprintf(stderr, "%s %s res %ld C %ld: %s\n", d->id().c_str(), dtype_name(t), res, c, e.what());
+          }
+        }
+  std::printf("\nsummary\n");
+  bench::print_sparse_conv_table(rs);
+  if (a.flag("csv")) bench::write_sparse_conv_csv(rs, a.get("csv"));
+  return 0;
+}
+
 // tessera bench raster [--backends LIST] [--sizes 1024,4096] [--triangles 1000000] [--tri-px 8]
 int cmd_bench_raster(const Args& a) {
   auto devs = select_devices(a.get("backends"));
@@ -277,8 +329,9 @@ int cmd_bench(const Args& a) {
   if (a.pos.size() >= 2 && a.pos[1] == "raster") return cmd_bench_raster(a);
   if (a.pos.size() >= 2 && a.pos[1] == "sdpa") return cmd_bench_sdpa(a);
   if (a.pos.size() >= 2 && a.pos[1] == "bvh") return cmd_bench_bvh(a);
+  if (a.pos.size() >= 2 && a.pos[1] == "sparse-conv") return cmd_bench_sparse_conv(a);
   if (a.pos.size() < 2 || a.pos[1] != "gemm")
-    throw UsageError("usage: tessera bench gemm|sdpa|bvh|raster [--backends LIST] ... (see tessera --help)");
+    throw UsageError("usage: tessera bench gemm|sdpa|bvh|raster|sparse-conv [--backends LIST] ... (see tessera --help)");
   auto devs = select_devices(a.get("backends"));
   auto dtypes = parse_dtypes(a.get("dtypes", "f32,f16"));
   std::vector<bench::GemmShape> shapes;
@@ -383,6 +436,8 @@ void usage() {
       "  make-checkpoint --model trellis2 --config tiny|released|PRESET.json -o DIR [--seed S]\n"
       "             [--dtype f16|bf16|f32]   a model directory with seeded random weights\n"
       "  bench bvh [--backends LIST] [--faces 1000000,8000000] [--points 10000000] [--csv FILE]\n"
+      "  bench sparse-conv [--backends LIST] [--configs 256x128,512x64,512x128,1024x64] [--res R,..]\n"
+      "        [--channels C,..] [--orders planned,storage,none] [--dtypes f16] [--csv FILE]\n"
       "  bench raster [--backends LIST] [--sizes 1024,4096] [--triangles 1000000] [--tri-px 8]\n"
       "options: --fallback cpu   run ops a backend lacks on the CPU (logged once per op)\n"
       "env: TESSERA_LOG=trace|debug|info|warn|error  TESSERA_FALLBACK=cpu\n");

@@ -10,7 +10,21 @@ SparseTensor sparse_conv3d(const SparseTensor& x, const Tensor& weight, const Te
   TESSERA_CHECK(nbr.ndim() == 2 && nbr.dim(0) == x.num_voxels(),
                 "nn::sparse_conv3d: neighbour map {} does not match the tensor's {} voxels", nbr.desc(),
                 x.num_voxels());
-  return x.with_feats(ops::sparse_conv3d(x.feats(), nbr, weight, bias));
+  // The row order of the GPU kernels (ops::sparse_conv_order), computed once per
+  // map and cached on the coordinate set with the map it belongs to (kept
+  // alive there, so its buffer cannot be reused by another map).
+  if (x.feats().device().backend() == "cpu") return x.with_feats(ops::sparse_conv3d(x.feats(), nbr, weight, bias));
+  struct Planned {
+    Tensor nbr, order;
+  };
+  const std::string key = fmt::format("conv_order:{}:{}:{}", static_cast<const void*>(&nbr.buffer()),
+                                      nbr.offset_bytes(), nbr.dim(1));
+  std::shared_ptr<Planned> p = std::static_pointer_cast<Planned>(x.cached(key));
+  if (!p || &p->nbr.buffer() != &nbr.buffer()) {
+    p = std::make_shared<Planned>(Planned{nbr, ops::sparse_conv_order(nbr)});
+    x.set_cached(key, p);
+  }
+  return x.with_feats(ops::sparse_conv3d(x.feats(), nbr, weight, bias, &p->order));
 }
 
 SubdivisionPlan subdivision_plan(const Tensor& logits) {

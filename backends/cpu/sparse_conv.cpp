@@ -13,6 +13,7 @@
 
 #include "backends/cpu/cpu_device.hpp"
 #include "core/op_registry.hpp"
+#include "ops/sparse_conv.hpp"
 
 namespace tessera::cpu {
 namespace {
@@ -24,7 +25,9 @@ void sparse_conv3d(Device&, OpArgs& a) {
   if (N == 0 || Co == 0) return;
   std::vector<float> wf(size_t(w.numel()));
   to_f32(data<char>(w), w.dtype(), wf.data(), w.numel());
-  const float* bias = a.in.size() > 3 ? data<float>(a.in[3]) : nullptr;
+  // The optional order input only matters to the GPU kernels' tiling.
+  const ops::SparseConvInputs has(a.in.size(), a.in.back().dtype());
+  const float* bias = has.bias ? data<float>(a.in[3]) : nullptr;
   const int32_t* nbr = data<int32_t>(nbr_t);
   const char* fp = data<char>(f);
   DType t = f.dtype();
@@ -78,6 +81,16 @@ void sparse_conv3d(Device&, OpArgs& a) {
   }
 }
 
+void sparse_conv_order(Device&, OpArgs& a) {
+  const Tensor& nbr = a.in[0];
+  const int64_t N = nbr.dim(0), K = nbr.dim(1);
+  if (N == 0) return;
+  const int32_t* p = data<int32_t>(nbr);
+  const auto o = ops::sparse_conv_order_host(std::vector<int32_t>(p, p + N * K), N);
+  std::copy(o.begin(), o.end(), data<int32_t>(a.out[0]));
+}
+
+TESSERA_REGISTER_KERNEL("sparse_conv_order", "cpu", sparse_conv_order);
 TESSERA_REGISTER_KERNEL("sparse_conv3d", "cpu", sparse_conv3d);
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "ops/reference/sparse_conv.hpp"
 
 #include "core/error.hpp"
+#include "ops/sparse_conv.hpp"
 
 namespace tessera::ref {
 
@@ -9,12 +10,13 @@ namespace tessera::ref {
 void sparse_conv3d(const Ins& in, Outs& out, const Attrs& a) {
   const auto &f = in[0], &nbr = in[1], &w = in[2];
   const int64_t N = f.shape[0], Ci = f.shape[1], K = nbr.shape[1], Co = w.shape[0];
+  const ops::SparseConvInputs has(in.size(), in.back().dtype);  // the order input changes nothing
   std::vector<int64_t> rows = a.has("__rows") ? a.get_ints("__rows") : std::vector<int64_t>();
   if (rows.empty())
     for (int64_t i = 0; i < N; ++i) rows.push_back(i);
   for (int64_t i : rows)
     for (int64_t co = 0; co < Co; ++co) {
-      double acc = in.size() > 3 ? in[3].data[size_t(co)] : 0.0;
+      double acc = has.bias ? in[3].data[size_t(co)] : 0.0;
       for (int64_t v = 0; v < K; ++v) {
         const double j = nbr.data[size_t(i * K + v)];
         if (j < 0 || j >= double(N)) continue;
@@ -24,6 +26,13 @@ void sparse_conv3d(const Ins& in, Outs& out, const Attrs& a) {
       }
       out[0].data[size_t(i * Co + co)] = acc;
     }
+}
+
+void sparse_conv_order(const Ins& in, Outs& out, const Attrs&) {
+  const int64_t N = in[0].shape[0];
+  std::vector<int32_t> nbr(in[0].data.begin(), in[0].data.end());
+  const auto o = ops::sparse_conv_order_host(nbr, N);
+  out[0].data.assign(o.begin(), o.end());
 }
 
 void sparse_subdivide_offsets(const Ins& in, Outs& out, const Attrs&) {

@@ -1,8 +1,10 @@
 // sparse_conv3d as a masked implicit GEMM (portable: f32 FMA in shared-memory
 // tiles, no extension):
 //   out[i, co] = bias[co] + sum_v sum_ci feats[nbr[i, v], ci] * w[co, v Cin + ci].
-// Workgroup (x, y) = (row tile, co tile): BM rows x BN output channels, TM x TN
-// per invocation (rows ty + i TY, channels tx + j TX). For each kernel offset
+// Workgroup (x, y) = (row tile, co tile): BM consecutive rows of the row order
+// (order[], sparse_conv_order: rows sorted by neighbour mask) x BN output
+// channels, TM x TN per invocation (rows ty + i TY, channels tx + j TX); results
+// go to the rows' original positions. For each kernel offset
 // v the tile's neighbour rows go to shared memory, and v is skipped when none
 // of them exists (uniform branch). Then over Cin in BK steps the gathered
 // features and the weights are staged as f32, both read with ci fastest.
@@ -32,17 +34,18 @@ layout(std430, binding = 1) readonly buffer Nb { int nbr[]; };
 layout(std430, binding = 2) readonly buffer Wt { uint w[]; };
 layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 4) buffer Y { uint y[]; };
+layout(std430, binding = 5) readonly buffer Ord { int order[]; };
 
 layout(push_constant) uniform PC {
   uint N, Cin, Cout, K;
-  uint f_off, n_off, w_off, b_off, y_off;
-  uint co_tiles;
+  uint f_off, n_off, w_off, b_off, y_off, o_off;
   uint tile_x0, tile_y0;
 } pc;
 
 shared float As[BK * (BM + PAD)];
 shared float Bs[BK * (BN + PAD)];
 shared int rows[BM];
+shared int orow[BM];  // original row of each tile row, -1 outside [0, N)
 shared uint any_row;
 
 void main() {
@@ -51,6 +54,12 @@ void main() {
   const uint r0 = (pc.tile_x0 + gl_WorkGroupID.x) * BM;
   const uint co0 = (pc.tile_y0 + gl_WorkGroupID.y) * BN;
   const uint KC = pc.K * pc.Cin;
+
+  if (tid < BM) {
+    int o = -1;
+    if (r0 + tid < pc.N) o = order[pc.o_off + r0 + tid];
+    orow[tid] = (o >= 0 && uint(o) < pc.N) ? o : -1;
+  }
 
   float acc[TM][TN];
   [[unroll]] for (int i = 0; i < TM; ++i)
@@ -62,7 +71,8 @@ void main() {
     barrier();
     if (tid < BM) {
       int j = -1;
-      if (r0 + tid < pc.N) j = nbr[pc.n_off + (r0 + tid) * pc.K + v];
+      const int o = orow[tid];
+      if (o >= 0) j = nbr[pc.n_off + uint(o) * pc.K + v];
       if (j < 0 || uint(j) >= pc.N) j = -1;
       rows[tid] = j;
       if (j >= 0) atomicOr(any_row, 1u);
@@ -94,8 +104,9 @@ void main() {
   }
 
   [[unroll]] for (int i = 0; i < TM; ++i) {
-    uint row = r0 + ty + i * TY;
-    if (row >= pc.N) continue;
+    const int o = orow[ty + i * TY];
+    if (o < 0) continue;
+    const uint row = uint(o);
     [[unroll]] for (int j = 0; j < TN; ++j) {
       uint co = co0 + tx + j * TX;
       if (co < pc.Cout) {
