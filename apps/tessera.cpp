@@ -31,84 +31,13 @@
 #include "core/tuner.hpp"
 #include "models/trellis2/checkpoint.hpp"
 #include "ops/parity.hpp"
+#include "apps/cli.hpp"
 
 using namespace tessera;
 
 namespace {
 
-struct Args {
-  std::vector<std::string> pos;
-  std::map<std::string, std::string> opt;
-  bool flag(const std::string& k) const { return opt.count(k) != 0; }
-  std::string get(const std::string& k, const std::string& d = "") const {
-    auto it = opt.find(k);
-    return it == opt.end() ? d : it->second;
-  }
-};
-
-struct UsageError : Error {
-  using Error::Error;
-};
-
-Args parse(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string s = argv[i];
-    if (s == "-o") s = "--o";  // make-checkpoint -o DIR
-    if (s.rfind("--", 0) == 0) {
-      std::string k = s.substr(2), v = "1";
-      auto eq = k.find('=');
-      if (eq != std::string::npos) {
-        v = k.substr(eq + 1);
-        k = k.substr(0, eq);
-      } else if (k != "scale" && k != "help" && i + 1 < argc) {
-        v = argv[++i];
-      }
-      a.opt[k] = v;
-    } else {
-      a.pos.push_back(s);
-    }
-  }
-  return a;
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string x;
-  while (std::getline(ss, x, ','))
-    if (!x.empty()) out.push_back(x);
-  return out;
-}
-
-// Devices named by LIST; a plain backend name means all of its devices.
-// Unknown names are usage errors (exit 2) listing the valid ones.
-std::vector<Device*> select_devices(const std::string& list) {
-  auto& br = BackendRegistry::get();
-  std::vector<Device*> out;
-  std::vector<std::string> names = list.empty() ? std::vector<std::string>{} : split(list);
-  if (names.empty())
-    for (auto* b : br.backends()) names.push_back(b->name());
-  for (auto& n : names) {
-    try {
-      if (n.find(':') == std::string::npos) {
-        Backend* b = br.find(n);
-        if (!b) br.device(n);  // throws the "unknown backend; valid: ..." error
-        auto devs = b->devices();
-        if (devs.empty()) {
-          if (!list.empty()) br.device(n);  // explicitly asked for: error with the reason
-          std::fprintf(stderr, "note: backend %s has no device (%s)\n", n.c_str(), b->unavailable_reason().c_str());
-        }
-        out.insert(out.end(), devs.begin(), devs.end());
-      } else {
-        out.push_back(&br.device(n));
-      }
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
-  }
-  return out;
-}
+using namespace tessera::cli;
 
 std::string gib(uint64_t b) { return fmt::format("{:.1f} GiB", b / 1073741824.0); }
 
@@ -439,6 +368,16 @@ void usage() {
       "  bench sparse-conv [--backends LIST] [--configs 256x128,512x64,512x128,1024x64] [--res R,..]\n"
       "        [--channels C,..] [--orders planned,storage,none] [--dtypes f16] [--csv FILE]\n"
       "  bench raster [--backends LIST] [--sizes 1024,4096] [--triangles 1000000] [--tri-px 8]\n"
+      "  generate --model trellis2 --weights DIR --image IMG [--resolution 512|1024|1536]\n"
+      "             [--pipeline-type 512|1024|1024_cascade|1536_cascade] [--backend cpu|opencl|vulkan]\n"
+      "             [--device N] [--seed S] [--steps N] [--precision auto|f32] [--max-tokens N]\n"
+      "             [--dump DIR] [--quiet] -o OUTDIR   image -> O-Voxel + mesh (PLY/OBJ)\n"
+      "  compare DIR_A DIR_B [--tol NMSE]     stage-by-stage comparison of two --dump directories\n"
+      "  compare --model trellis2 --weights DIR --image IMG --backends cpu,vulkan [generate options]\n"
+      "                                       run on each backend and compare with the first\n"
+      "  demo [--backends LIST] [--dir DIR] [--steps N]\n"
+      "                                       the whole pipeline on a tiny generated checkpoint on\n"
+      "                                       every backend, compared stage by stage with the CPU\n"
       "options: --fallback cpu   run ops a backend lacks on the CPU (logged once per op)\n"
       "env: TESSERA_LOG=trace|debug|info|warn|error  TESSERA_FALLBACK=cpu\n");
 }
@@ -464,8 +403,11 @@ int main(int argc, char** argv) {
     if (c == "bench") return cmd_bench(a);
     if (c == "tune") return cmd_tune(a);
     if (c == "make-checkpoint") return cmd_make_checkpoint(a);
-    throw UsageError(
-        fmt::format("unknown command '{}'; valid: devices, ops, check, bench, tune, make-checkpoint", c));
+    if (c == "generate") return cmd_generate(a);
+    if (c == "compare") return cmd_compare(a);
+    if (c == "demo") return cmd_demo(a);
+    throw UsageError(fmt::format(
+        "unknown command '{}'; valid: devices, ops, check, bench, tune, make-checkpoint, generate, compare, demo", c));
   } catch (const UsageError& e) {
     std::fprintf(stderr, "tessera: %s\n", e.what());
     return 2;

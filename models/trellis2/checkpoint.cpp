@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -170,7 +171,10 @@ StDType st_of(DType d) {
 }
 
 // Random tensors for every parameter of `m`, written as one safetensors file in `dt`.
-int64_t write_weights(const Module& m, const fs::path& path, DType dt, uint64_t seed) {
+// `constants`: parameters filled with one value instead of the random init
+// (a preset's models.<role>.init, e.g. a decoder's output bias).
+int64_t write_weights(const Module& m, const fs::path& path, DType dt, uint64_t seed,
+                      const std::map<std::string, double>& constants = {}) {
   fs::create_directories(path.parent_path());
   std::vector<std::vector<uint8_t>> store;
   std::vector<SafetensorsEntry> es;
@@ -180,6 +184,7 @@ int64_t write_weights(const Module& m, const fs::path& path, DType dt, uint64_t 
   for (const auto& np : params) {
     if (np.param->optional) continue;  // derived buffers (pos_emb) are not written
     std::vector<float> v = init_values(np.name, np.param->shape, seed);
+    if (auto c = constants.find(np.name); c != constants.end()) std::fill(v.begin(), v.end(), float(c->second));
     total += int64_t(v.size());
     std::vector<uint8_t> bytes(v.size() * dtype_size(dt));
     if (dt == DType::f32) {
@@ -263,7 +268,17 @@ std::vector<WrittenModel> make_checkpoint(const std::string& preset, const std::
     w.json = (out / (path + ".json")).string();
     w.safetensors = (out / (path + ".safetensors")).string();
     write_text(w.json, model_json);
-    w.params = write_weights(*m, w.safetensors, dt, opts.seed ^ fnv1a(role));
+    std::map<std::string, double> constants;
+    if (e.has("init")) {
+      JsonConfig ini = e.child("init");
+      for (const auto& k : ini.keys()) {
+        bool found = false;
+        for (const auto& np : m->named_parameters()) found = found || np.name == k;
+        TESSERA_CHECK(found, "{}: models.{}.init names '{}', which is not a parameter of {}", source, role, k, name);
+        constants[k] = ini.get<double>(k);
+      }
+    }
+    w.params = write_weights(*m, w.safetensors, dt, opts.seed ^ fnv1a(role), constants);
     written.push_back(w);
     models_json += fmt::format("{}\n    \"{}\": \"{}\"", models_json.empty() ? "" : ",", role, path);
   }
