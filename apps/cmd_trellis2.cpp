@@ -44,6 +44,14 @@ GenerateOptions generate_options(const Args& a) {
   if (prec == "f32") o.precision = DType::f32;
   else if (prec != "auto") throw UsageError(fmt::format("bad --precision '{}'; valid: auto (the checkpoints' dtypes), f32", prec));
   o.preprocess = !a.flag("no-preprocess");
+  if (a.flag("structure")) {
+    // Benchmarks: a synthetic sparse structure instead of the SS decoder's
+    // (random weights give no realistic shape).
+    if (a.get("structure") != "sphere-shell")
+      throw UsageError(fmt::format("bad --structure '{}'; valid: sphere-shell", a.get("structure")));
+    const std::string t = o.pipeline_type.empty() ? "1024_cascade" : o.pipeline_type;
+    o.structure_override = sphere_shell_structure(t == "1024" ? 64 : 32);
+  }
   return o;
 }
 
@@ -164,20 +172,20 @@ int cmd_compare(const Args& a) {
 int cmd_demo(const Args& a) {
   const std::string dir = a.get("dir", (fs::temp_directory_path() / "tessera-demo").string());
   const std::string ckpt = dir + "/trellis2-tiny";
-  std::error_code ec;
-  if (!fs::exists(ckpt + "/pipeline.json", ec)) {
-    std::printf("writing a tiny TRELLIS.2 checkpoint (official layout, seeded random weights) to %s\n", ckpt.c_str());
-    make_checkpoint("tiny", ckpt, {});
-  }
+  std::printf("writing a tiny TRELLIS.2 checkpoint (official layout, seeded random weights) to %s\n", ckpt.c_str());
+  make_checkpoint("tiny", ckpt, {});
   const std::string image_path = dir + "/input.png";
   save_png(demo_image(256), image_path);
   GenerateOptions o;
   o.pipeline_type = a.get("pipeline-type", "512");
   o.steps = int(a.get_int("steps", 0));
   o.seed = uint64_t(a.get_int("seed", 42));
-  const std::string prec = a.get("precision", "auto");
+  // f32 by default: with the checkpoints' bf16/f16 torsos, a near-zero
+  // occupancy or subdivision logit can fall on either side of 0 on two
+  // backends, and every later stage then differs in shape (compare names it).
+  const std::string prec = a.get("precision", "f32");
   if (prec == "f32") o.precision = DType::f32;
-  else if (prec != "auto") throw UsageError(fmt::format("bad --precision '{}'", prec));
+  else if (prec != "auto") throw UsageError(fmt::format("bad --precision '{}'; valid: f32, auto", prec));
   // One device per backend by default (the first of each).
   std::vector<Device*> devs;
   if (a.flag("backends")) {

@@ -371,7 +371,7 @@ void usage() {
       "  generate --model trellis2 --weights DIR --image IMG [--resolution 512|1024|1536]\n"
       "             [--pipeline-type 512|1024|1024_cascade|1536_cascade] [--backend cpu|opencl|vulkan]\n"
       "             [--device N] [--seed S] [--steps N] [--precision auto|f32] [--max-tokens N]\n"
-      "             [--dump DIR] [--quiet] -o OUTDIR   image -> O-Voxel + mesh (PLY/OBJ)\n"
+      "             [--dump DIR] [--quiet] [--structure sphere-shell] -o OUTDIR   image -> O-Voxel + mesh (PLY/OBJ)\n"
       "  compare DIR_A DIR_B [--tol NMSE]     stage-by-stage comparison of two --dump directories\n"
       "  compare --model trellis2 --weights DIR --image IMG --backends cpu,vulkan [generate options]\n"
       "                                       run on each backend and compare with the first\n"

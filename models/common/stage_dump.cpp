@@ -103,7 +103,8 @@ DumpComparison compare_dumps(const std::string& dir_a, const std::string& dir_b,
       d.tensor = ta.name;
       d.shape_a = shape_of(ta);
       d.integer = integer_type(ta.dtype);
-      d.tolerance = d.integer ? 0.0 : tol.for_stage(stage);
+      d.tolerance = d.integer ? (tol.integer_fraction.count(stage) ? tol.integer_fraction.at(stage) : 0.0)
+                              : tol.for_stage(stage);
       const TensorInfo* tb = fb.find(ta.name);
       if (!tb) {
         d.shape_b = "(missing)";
@@ -125,7 +126,7 @@ DumpComparison compare_dumps(const std::string& dir_a, const std::string& dir_b,
         }
         d.nmse = num == 0 ? 0.0 : num / std::max(den, 1e-300);
         if (!finite) d.nmse = std::nan("");
-        d.pass = d.integer ? d.mismatches == 0 : (finite && d.nmse <= d.tolerance);
+        d.pass = d.integer ? double(d.mismatches) <= d.tolerance * double(a.size()) : (finite && d.nmse <= d.tolerance);
       }
       if (!d.pass && c.first_failing_stage.empty()) c.first_failing_stage = stage;
       c.rows.push_back(d);
@@ -148,7 +149,7 @@ std::string format_comparison(const DumpComparison& c) {
     } else if (d.integer) {
       s += fmt::format("{:<18} {:<20} {:<24} {:>10} {:>10} {:>9}  {}\n", d.stage, d.tensor, shape,
                        d.mismatches ? fmt::format("{} diff", d.mismatches) : "exact", fmt::format("{:.3g}", d.max_abs),
-                       "exact", verdict);
+                       d.tolerance > 0 ? fmt::format("{:.1g} el", d.tolerance) : "exact", verdict);
     } else {
       s += fmt::format("{:<18} {:<20} {:<24} {:>10.3g} {:>10.3g} {:>9.1g}  {}\n", d.stage, d.tensor, shape, d.nmse,
                        d.max_abs, d.tolerance, verdict);

@@ -25,6 +25,19 @@ std::string pipeline_type_for_resolution(int r) {
   fail("trellis2: --resolution must be 512, 1024 or 1536, found {}", r);
 }
 
+std::vector<int32_t> sphere_shell_structure(int64_t res) {
+  std::vector<int32_t> out;
+  const double c = 0.5 * double(res), r = 0.4 * double(res);
+  for (int64_t x = 0; x < res; ++x)
+    for (int64_t y = 0; y < res; ++y)
+      for (int64_t z = 0; z < res; ++z) {
+        const double dx = x + 0.5 - c, dy = y + 0.5 - c, dz = z + 0.5 - c;
+        if (std::fabs(std::sqrt(dx * dx + dy * dy + dz * dz) - r) <= 0.5)
+          out.insert(out.end(), {0, int32_t(x), int32_t(y), int32_t(z)});
+      }
+  return out;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -189,6 +202,20 @@ Trellis2Output Trellis2ImageTo3D::run(const Image& input, const GenerateOptions&
                     "trellis2: pipeline '{}' needs a {}^3 sparse structure but the decoder produces {}^3", type, ss_res,
                     d);
       if (coords.dim(0) > 0) coords = ops::sparse_downsample_coords(coords, {d, d, d}, 1, d / ss_res).coords;
+    }
+    if (!opt.structure_override.empty()) {
+      const int64_t n = int64_t(opt.structure_override.size() / 4);
+      TESSERA_CHECK(opt.structure_override.size() % 4 == 0, "trellis2: structure override must be rows of 4 int32");
+      for (size_t i = 0; i < opt.structure_override.size(); ++i)
+        TESSERA_CHECK(i % 4 == 0 ? opt.structure_override[i] == 0
+                                 : opt.structure_override[i] >= 0 && opt.structure_override[i] < ss_res,
+                      "trellis2: structure override row {} is not (0, x, y, z) inside the {}^3 stage grid", i / 4,
+                      ss_res);
+      TLOG_WARN("trellis2: sparse structure replaced by the given {} voxels (the decoder produced {})", n,
+                coords.dim(0));
+      coords = ops::sparse_unique(Tensor::from_vector(opt.structure_override, {n, 4}, DType::i32, dev_),
+                                  {ss_res, ss_res, ss_res}, 1)
+                   .coords;
     }
     TESSERA_CHECK(coords.dim(0) > 0, "trellis2: the sparse structure is empty (no occupied voxel at {}^3)", ss_res);
     run.end({{"logits", ss_logits}, {"coords", coords}});

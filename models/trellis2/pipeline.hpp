@@ -46,7 +46,16 @@ struct GenerateOptions {
   std::optional<DType> precision;    // flow/decoder torso dtype; default: each checkpoint's own (bf16 / f16)
   bool preprocess = true;            // false: use the image as given (RGB, object on black)
   PreprocessOptions preprocess_options;
+  // Benchmarks with random weights: after the sparse-structure stage has run
+  // (so it is timed), use these coordinates instead of its output: i32 rows
+  // (0, x, y, z) on the stage grid, e.g. sphere_shell_structure(). Logged.
+  std::vector<int32_t> structure_override;
 };
+
+// A realistic sparse structure for benchmarks: the voxels of a res^3 grid whose
+// centre lies within half a voxel of the sphere of radius 0.4·res centred in
+// the grid (about 6% occupancy at 32^3), rows (0, x, y, z) in packed-key order.
+std::vector<int32_t> sphere_shell_structure(int64_t res);
 
 // "512" -> "512", "1024" -> "1024_cascade", "1536" -> "1536_cascade" (what the
 // official app offers for each output resolution).

@@ -77,9 +77,12 @@ StageTolerance default_stage_tolerance() {
   t.default_nmse = 1e-4;
   // Stages that go through the samplers (12 Euler steps with CFG up to 7.5)
   // amplify the per-op differences most; the decoders and DINOv3 less.
-  t.per_stage = {{"cond_512", 1e-5},  {"cond_1024", 1e-5},     {"ss_latent", 1e-3},     {"sparse_structure", 1e-4},
+  t.per_stage = {{"cond_512", 1e-5},  {"cond_1024", 1e-5},     {"ss_latent", 1e-3},     {"sparse_structure", 1e-3},
                  {"shape_slat_lr", 1e-3}, {"shape_slat", 1e-3}, {"tex_slat", 1e-3},     {"shape_decoded", 1e-3},
                  {"tex_decoded", 1e-3},   {"mesh", 1e-6}};
+  // Quad splits compare w0·w2 with w1·w3: near-ties may pick the other
+  // diagonal (a few faces in thousands).
+  t.integer_fraction = {{"mesh", 1e-3}};
   return t;
 }
 

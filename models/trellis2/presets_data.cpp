@@ -217,7 +217,7 @@ const char* const kTiny = R"TESSERA_JSON({
    "num_channels": 3,
    "num_hidden_layers": 2,
    "num_register_tokens": 4,
-   "patch_size": 4,
+   "patch_size": 16,
    "proj_bias": true,
    "query_bias": true,
    "rope_theta": 100.0,
