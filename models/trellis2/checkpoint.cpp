@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include <tbb/parallel_for.h>
+
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/safetensors.hpp"
@@ -176,16 +178,17 @@ StDType st_of(DType d) {
 int64_t write_weights(const Module& m, const fs::path& path, DType dt, uint64_t seed,
                       const std::map<std::string, double>& constants = {}) {
   fs::create_directories(path.parent_path());
-  std::vector<std::vector<uint8_t>> store;
-  std::vector<SafetensorsEntry> es;
-  int64_t total = 0;
+  std::vector<const Module::NamedParameter*> todo;
   const auto params = m.named_parameters();
-  store.reserve(params.size());
-  for (const auto& np : params) {
-    if (np.param->optional) continue;  // derived buffers (pos_emb) are not written
+  for (const auto& np : params)
+    if (!np.param->optional) todo.push_back(&np);  // derived buffers (pos_emb) are not written
+  // Each tensor's values depend only on (name, shape, seed): generate them in
+  // parallel (a released flow has 1.3 B values), write in order.
+  std::vector<std::vector<uint8_t>> store(todo.size());
+  tbb::parallel_for(size_t(0), todo.size(), [&](size_t t) {
+    const auto& np = *todo[t];
     std::vector<float> v = init_values(np.name, np.param->shape, seed);
     if (auto c = constants.find(np.name); c != constants.end()) std::fill(v.begin(), v.end(), float(c->second));
-    total += int64_t(v.size());
     std::vector<uint8_t> bytes(v.size() * dtype_size(dt));
     if (dt == DType::f32) {
       std::memcpy(bytes.data(), v.data(), bytes.size());
@@ -193,8 +196,13 @@ int64_t write_weights(const Module& m, const fs::path& path, DType dt, uint64_t 
       auto* o = reinterpret_cast<uint16_t*>(bytes.data());
       for (size_t i = 0; i < v.size(); ++i) o[i] = dt == DType::f16 ? f32_to_f16(v[i]) : f32_to_bf16(v[i]);
     }
-    store.push_back(std::move(bytes));
-    es.push_back(SafetensorsEntry::from_host(np.name, st_of(dt), np.param->shape, store.back().data()));
+    store[t] = std::move(bytes);
+  });
+  std::vector<SafetensorsEntry> es;
+  int64_t total = 0;
+  for (size_t t = 0; t < todo.size(); ++t) {
+    total += shape_numel(todo[t]->param->shape);
+    es.push_back(SafetensorsEntry::from_host(todo[t]->name, st_of(dt), todo[t]->param->shape, store[t].data()));
   }
   write_safetensors(path.string(), es, {{"format", "pt"}, {"generator", "tessera make-checkpoint"}});
   return total;
