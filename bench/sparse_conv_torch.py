@@ -51,8 +51,20 @@ def neighbour_map(coords, res):
     return nbr
 
 
+DEV = "cuda"
+
+
 def bench(fn, warm_s=1.0, samples=7):
     import time
+    if not torch.cuda.is_available() or DEV == "cpu":  # wall clock on the CPU
+        fn()
+        ms = []
+        for _ in range(samples):
+            t = time.perf_counter()
+            fn()
+            ms.append((time.perf_counter() - t) * 1e3)
+        ms.sort()
+        return ms[len(ms) // 2]
     t0 = time.time()
     while time.time() - t0 < warm_s:
         fn()
@@ -74,9 +86,16 @@ def main():
     ap.add_argument("--configs", default="256x128,512x64,512x128,1024x64")
     ap.add_argument("--csv")
     ap.add_argument("--skip-torch", action="store_true")
+    ap.add_argument("--device", default="cuda", help="cuda (f16, as the GPU table) or cpu (f32: the CPU table)")
     args = ap.parse_args()
-    dev = "cuda"
-    torch.backends.cuda.matmul.allow_tf32 = False
+    global DEV
+    DEV = dev = args.device
+    dt = torch.float16 if dev == "cuda" else torch.float32
+    if dev == "cpu":
+        import os
+        torch.set_num_threads(os.cpu_count() or 1)  # Debian's build may start with 1
+    if dev == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
     try:
         import flex_gemm
         from flex_gemm.ops.spconv import sparse_submanifold_conv3d
@@ -91,13 +110,14 @@ def main():
         torch.manual_seed(res + C)
         coords = shell_coords(res, dev)
         N = coords.shape[0]
-        torch.cuda.synchronize()
+        if dev == "cuda":
+            torch.cuda.synchronize()
         nbr_ms = bench(lambda: neighbour_map(coords, res), warm_s=0.0, samples=3)
         nbr = neighbour_map(coords, res)
         pairs = int((nbr >= 0).sum())
         flop = 2.0 * pairs * C * C
-        feats = (torch.rand(N, C, device=dev) * 2 - 1).half()
-        weight = ((torch.rand(C, 3, 3, 3, C, device=dev) * 2 - 1) / (27 * C) ** 0.5).half()
+        feats = (torch.rand(N, C, device=dev) * 2 - 1).to(dt)
+        weight = ((torch.rand(C, 3, 3, 3, C, device=dev) * 2 - 1) / (27 * C) ** 0.5).to(dt)
         ref = None
         if not args.skip_torch:
             lists = []
@@ -107,7 +127,7 @@ def main():
             wv = [weight[:, v // 9, (v // 3) % 3, v % 3, :].contiguous() for v in range(27)]
 
             def gs():
-                out = torch.zeros(N, C, device=dev, dtype=torch.float16)
+                out = torch.zeros(N, C, device=dev, dtype=dt)
                 for v in range(27):
                     i, j = lists[v]
                     out.index_add_(0, i, feats[j] @ wv[v].t())
@@ -118,7 +138,7 @@ def main():
             rows.append(("torch_gs", res, C, N, pairs, ms, flop / ms / 1e9, nbr_ms, 0.0))
             print(f"{'torch_gs':10} {res:5} {C:5} {N:9} {pairs:10} {ms:9.3f} {flop / ms / 1e9:8.2f} {nbr_ms:8.2f} {0.0:9.2g}", flush=True)
             del lists
-        if have_fg:
+        if have_fg and dev == "cuda":
             shape = torch.Size([1, C, res, res, res])
             out, cache = sparse_submanifold_conv3d(feats, coords, shape, weight, None)
             torch.cuda.synchronize()
@@ -130,7 +150,8 @@ def main():
             rows.append(("flexgemm", res, C, N, pairs, ms, flop / ms / 1e9, fg_nbr_ms - ms, err))
             print(f"{'flexgemm':10} {res:5} {C:5} {N:9} {pairs:10} {ms:9.3f} {flop / ms / 1e9:8.2f} {fg_nbr_ms - ms:8.2f} {err:9.2g}", flush=True)
         del feats, nbr
-        torch.cuda.empty_cache()
+        if dev == "cuda":
+            torch.cuda.empty_cache()
     if args.csv:
         with open(args.csv, "w", newline="") as f:
             w = csv.writer(f)
