@@ -12,13 +12,14 @@ and reused. TFLOP/s = 2 active_pairs Cin Cout / time.
             algorithm (masked implicit GEMM, split-K), neighbour cache reused;
             only when `import flex_gemm` works (e.g. PYTHONPATH to a build).
 
-Usage: python3 bench/sparse_conv_torch.py [--configs 256x128,512x64,512x128,1024x64] [--csv FILE]
+Usage: python3 bench/sparse_conv_torch.py [--configs 256x128,512x64,512x128,1024x64] [--device cuda|cpu] [--csv FILE]
 """
 import argparse
 import csv
 import sys
 
 import torch
+from torch_timing import cuda_median_ms, wall_median_ms
 
 
 def shell_coords(res, device):
@@ -55,30 +56,9 @@ DEV = "cuda"
 
 
 def bench(fn, warm_s=1.0, samples=7):
-    import time
     if not torch.cuda.is_available() or DEV == "cpu":  # wall clock on the CPU
-        fn()
-        ms = []
-        for _ in range(samples):
-            t = time.perf_counter()
-            fn()
-            ms.append((time.perf_counter() - t) * 1e3)
-        ms.sort()
-        return ms[len(ms) // 2]
-    t0 = time.time()
-    while time.time() - t0 < warm_s:
-        fn()
-        torch.cuda.synchronize()
-    ms = []
-    for _ in range(samples):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        fn()
-        e.record()
-        torch.cuda.synchronize()
-        ms.append(s.elapsed_time(e))
-    ms.sort()
-    return ms[len(ms) // 2]
+        return wall_median_ms(fn, samples)
+    return cuda_median_ms(fn, samples, warm_s=warm_s)
 
 
 def main():
