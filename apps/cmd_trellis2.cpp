@@ -24,8 +24,12 @@ void require_model(const Args& a) {
   if (m != "trellis2") throw UsageError(fmt::format("unknown --model '{}'; valid: trellis2", m));
 }
 
-GenerateOptions generate_options(const Args& a) {
+// The generate options shared by generate, compare and demo; the defaults of
+// --pipeline-type and --precision differ per command.
+GenerateOptions generate_options(const Args& a, const std::string& default_type = "",
+                                 const std::string& default_precision = "auto") {
   GenerateOptions o;
+  o.pipeline_type = default_type;
   if (a.flag("pipeline-type")) o.pipeline_type = a.get("pipeline-type");
   else if (a.flag("resolution")) {
     try {
@@ -40,7 +44,7 @@ GenerateOptions generate_options(const Args& a) {
   o.steps = int(a.get_int("steps", 0));
   if (o.steps < 0) throw UsageError("--steps must be >= 0");
   o.max_num_tokens = a.get_int("max-tokens", 49152);
-  const std::string prec = a.get("precision", "auto");
+  const std::string prec = a.get("precision", default_precision);
   if (prec == "f32") o.precision = DType::f32;
   else if (prec != "auto") throw UsageError(fmt::format("bad --precision '{}'; valid: auto (the checkpoints' dtypes), f32", prec));
   o.preprocess = !a.flag("no-preprocess");
@@ -109,6 +113,33 @@ void print_timings(const Trellis2Output& out, const std::string& dev) {
   std::printf("  %-16s %9.3f s\n", "total", total);
 }
 
+// Runs the pipeline on every device (dumps under root/dump_<backend>_<index>;
+// with out_root, outputs under out_root/out_<backend>), then compares each
+// device's dump with the first's. True when every comparison passes.
+bool run_and_compare(const std::string& weights, const Image& img, const std::vector<Device*>& devs,
+                     const GenerateOptions& o, const models::StageTolerance& tol, const std::string& root,
+                     const std::string& out_root, bool quiet) {
+  std::vector<std::string> dumps;
+  for (Device* d : devs) {
+    const std::string dump = root + "/dump_" + d->backend() + "_" + std::to_string(d->index());
+    std::printf("\n== %s (%s)\n", d->id().c_str(), d->info().name.c_str());
+    Trellis2Output out = run_one(weights, img, *d, o, dump, quiet);
+    print_timings(out, d->id());
+    if (!out_root.empty())
+      for (const auto& f : write_pipeline_outputs(out, out_root + "/out_" + d->backend()))
+        std::printf("  wrote %s\n", f.c_str());
+    dumps.push_back(dump);
+  }
+  bool ok = true;
+  for (size_t i = 1; i < dumps.size(); ++i) {
+    auto c = models::compare_dumps(dumps[i], dumps[0], tol);
+    std::printf("\n== stage-by-stage: %s vs %s\n%s", devs[i]->id().c_str(), devs[0]->id().c_str(),
+                models::format_comparison(c).c_str());
+    ok = ok && c.pass();
+  }
+  return ok;
+}
+
 Image read_input(const Args& a) {
   if (!a.flag("image")) throw UsageError("needs --image IMG (PNG, JPEG or WebP; RGBA cut-outs work best)");
   return load_image(a.get("image"));
@@ -153,39 +184,15 @@ int cmd_compare(const Args& a) {
   GenerateOptions o = generate_options(a);
   Image img = read_input(a);
   const std::string root = a.get("dump-root", (fs::temp_directory_path() / "tessera-compare").string());
-  bool ok = true;
-  std::vector<std::string> dirs;
-  for (Device* d : devs) {
-    std::string dir = root + "/" + d->backend() + "_" + std::to_string(d->index());
-    Trellis2Output out = run_one(a.get("weights"), img, *d, o, dir, a.flag("quiet"));
-    print_timings(out, d->id());
-    dirs.push_back(dir);
-  }
-  for (size_t i = 1; i < dirs.size(); ++i) {
-    auto c = models::compare_dumps(dirs[i], dirs[0], tol);
-    std::printf("\n%s vs %s\n%s", devs[i]->id().c_str(), devs[0]->id().c_str(), models::format_comparison(c).c_str());
-    ok = ok && c.pass();
-  }
-  return ok ? 0 : 1;
+  return run_and_compare(a.get("weights"), img, devs, o, tol, root, "", a.flag("quiet")) ? 0 : 1;
 }
 
 int cmd_demo(const Args& a) {
   const std::string dir = a.get("dir", (fs::temp_directory_path() / "tessera-demo").string());
-  const std::string ckpt = dir + "/trellis2-tiny";
-  std::printf("writing a tiny TRELLIS.2 checkpoint (official layout, seeded random weights) to %s\n", ckpt.c_str());
-  make_checkpoint("tiny", ckpt, {});
-  const std::string image_path = dir + "/input.png";
-  save_png(demo_image(256), image_path);
-  GenerateOptions o;
-  o.pipeline_type = a.get("pipeline-type", "512");
-  o.steps = int(a.get_int("steps", 0));
-  o.seed = uint64_t(a.get_int("seed", 42));
   // f32 by default: with the checkpoints' bf16/f16 torsos, a near-zero
   // occupancy or subdivision logit can fall on either side of 0 on two
   // backends, and every later stage then differs in shape (compare names it).
-  const std::string prec = a.get("precision", "f32");
-  if (prec == "f32") o.precision = DType::f32;
-  else if (prec != "auto") throw UsageError(fmt::format("bad --precision '{}'; valid: f32, auto", prec));
+  GenerateOptions o = generate_options(a, "512", "f32");
   // One device per backend by default (the first of each).
   std::vector<Device*> devs;
   if (a.flag("backends")) {
@@ -197,24 +204,13 @@ int cmd_demo(const Args& a) {
     }
   }
   if (devs.empty()) throw UsageError("demo: no device");
-  Image img = load_image(image_path);
-  std::vector<std::string> dumps;
-  for (Device* d : devs) {
-    const std::string dump = dir + "/dump_" + d->backend() + "_" + std::to_string(d->index());
-    std::printf("\n== %s (%s)\n", d->id().c_str(), d->info().name.c_str());
-    Trellis2Output out = run_one(ckpt, img, *d, o, dump, a.flag("quiet"));
-    print_timings(out, d->id());
-    for (const auto& f : write_pipeline_outputs(out, dir + "/out_" + d->backend())) std::printf("  wrote %s\n", f.c_str());
-    dumps.push_back(dump);
-  }
-  bool ok = true;
-  models::StageTolerance tol = default_stage_tolerance();
-  for (size_t i = 1; i < dumps.size(); ++i) {
-    auto c = models::compare_dumps(dumps[i], dumps[0], tol);
-    std::printf("\n== stage-by-stage: %s vs %s\n%s", devs[i]->id().c_str(), devs[0]->id().c_str(),
-                models::format_comparison(c).c_str());
-    ok = ok && c.pass();
-  }
+  const std::string ckpt = dir + "/trellis2-tiny";
+  std::printf("writing a tiny TRELLIS.2 checkpoint (official layout, seeded random weights) to %s\n", ckpt.c_str());
+  make_checkpoint("tiny", ckpt, {});
+  const std::string image_path = dir + "/input.png";
+  save_png(demo_image(256), image_path);
+  const bool ok = run_and_compare(ckpt, load_image(image_path), devs, o, default_stage_tolerance(), dir, dir,
+                                  a.flag("quiet"));
   std::printf(
       "\nWith the real weights (after accepting the DINOv3 licence on Hugging Face):\n"
       "  huggingface-cli download microsoft/TRELLIS.2-4B --local-dir TRELLIS.2-4B\n"

@@ -12,26 +12,12 @@
 #include "ops/parity.hpp"
 #include "ops/sparse_conv.hpp"
 #include "ops/sparse_hash.hpp"
+#include "ops/sparse_test_data.hpp"
 
 namespace tessera::bench {
 
 std::vector<int32_t> sphere_shell_coords(int64_t res) {
-  const double c = double(res) / 2, r = 0.4 * double(res), lo = r - 2, hi = r + 2;
-  std::vector<int32_t> out;
-  for (int64_t x = 0; x < res; ++x)
-    for (int64_t y = 0; y < res; ++y) {
-      const double dx = double(x) + 0.5 - c, dy = double(y) + 0.5 - c, dxy = dx * dx + dy * dy;
-      if (dxy > hi * hi) continue;
-      // |dz| in [sqrt(lo^2 - dxy), sqrt(hi^2 - dxy)]: scan that range (+1 voxel), exact test per voxel.
-      const double dz_hi = std::sqrt(hi * hi - dxy);
-      const int64_t z0 = std::max<int64_t>(0, int64_t(std::floor(c - dz_hi - 1)));
-      const int64_t z1 = std::min<int64_t>(res - 1, int64_t(std::ceil(c + dz_hi + 1)));
-      for (int64_t z = z0; z <= z1; ++z) {
-        const double dz = double(z) + 0.5 - c, d = std::sqrt(dxy + dz * dz);
-        if (std::fabs(d - r) <= 2) out.insert(out.end(), {0, int32_t(x), int32_t(y), int32_t(z)});
-      }
-    }
-  return out;
+  return sparse_test::sphere_shell(res, 0.4 * double(res), 2.0);
 }
 
 namespace {

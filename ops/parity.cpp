@@ -37,6 +37,17 @@ static uint32_t poison_pattern(DType t) {
   }
 }
 
+std::vector<HostTensor> run_reference(const std::string& op, const std::vector<HostTensor>& in, const Attrs& attrs) {
+  const OpDef& def = OpRegistry::get().op(op);
+  std::vector<TensorDesc> d;
+  for (const auto& h : in) d.push_back({h.shape, h.dtype});
+  std::vector<HostTensor> out;
+  for (const auto& od : def.infer(d, attrs))
+    out.push_back({od.shape, od.dtype, std::vector<double>(size_t(shape_numel(od.shape)), 0.0)});
+  def.reference(in, out, attrs);
+  return out;
+}
+
 ParityResult run_parity_case(Device& dev, const OpDef& def, const TestCase& c, uint64_t seed) {
   ParityResult r;
   std::mt19937_64 rng(seed);

@@ -27,6 +27,10 @@ uint64_t parity_seed(const std::string& op, const std::string& label, uint64_t b
 // float64, outputs poisoned with NaN before the kernel runs.
 ParityResult run_parity_case(Device& dev, const OpDef& def, const TestCase& c, uint64_t seed);
 
+// The op's float64 reference on host tensors (its inferred outputs, in
+// order), for host compositions of several ops (model forward tests).
+std::vector<HostTensor> run_reference(const std::string& op, const std::vector<HostTensor>& in, const Attrs& attrs = {});
+
 // NMSE = sum((out - ref)^2) / sum(ref^2) (absolute squared error when ref is all zero).
 double nmse(const std::vector<double>& out, const std::vector<double>& ref);
 

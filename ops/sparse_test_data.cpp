@@ -49,4 +49,23 @@ std::vector<int32_t> neighbour_map(const std::vector<Coord>& coords, int k) {
   return nbr;
 }
 
+std::vector<int32_t> sphere_shell(int64_t res, double radius, double half_width) {
+  const double c = double(res) / 2, hi = radius + half_width;
+  std::vector<int32_t> out;
+  for (int64_t x = 0; x < res; ++x)
+    for (int64_t y = 0; y < res; ++y) {
+      const double dx = double(x) + 0.5 - c, dy = double(y) + 0.5 - c, dxy = dx * dx + dy * dy;
+      if (dxy > hi * hi) continue;
+      // |dz| <= sqrt(hi^2 - dxy): scan that range (+1 voxel), exact test per voxel.
+      const double dz_hi = std::sqrt(hi * hi - dxy);
+      const int64_t z0 = std::max<int64_t>(0, int64_t(std::floor(c - dz_hi - 1)));
+      const int64_t z1 = std::min<int64_t>(res - 1, int64_t(std::ceil(c + dz_hi + 1)));
+      for (int64_t z = z0; z <= z1; ++z) {
+        const double dz = double(z) + 0.5 - c, d = std::sqrt(dxy + dz * dz);
+        if (std::fabs(d - radius) <= half_width) out.insert(out.end(), {0, int32_t(x), int32_t(y), int32_t(z)});
+      }
+    }
+  return out;
+}
+
 }  // namespace tessera::sparse_test

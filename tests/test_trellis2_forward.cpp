@@ -24,6 +24,7 @@
 #include "models/trellis2/flow_models.hpp"
 #include "models/trellis2/ss_decoder.hpp"
 #include "ops/parity.hpp"
+#include "host_compose.hpp"
 #include "test_env.hpp"
 
 using namespace tessera;
@@ -33,23 +34,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using H = HostTensor;
+using test::H;
+using test::nmse_of;
+using test::R;
+using test::to_device;
 
-// One op through its float64 reference.
-H R(const std::string& op, const std::vector<H>& in, const Attrs& a = {}) {
-  const OpDef& def = OpRegistry::get().op(op);
-  std::vector<TensorDesc> d;
-  for (const auto& h : in) d.push_back({h.shape, h.dtype});
-  auto od = def.infer(d, a);
-  std::vector<H> out(od.size());
-  for (size_t i = 0; i < od.size(); ++i) {
-    out[i].shape = od[i].shape;
-    out[i].dtype = od[i].dtype;
-    out[i].data.assign(size_t(shape_numel(od[i].shape)), 0.0);
-  }
-  def.reference(in, out, a);
-  return out[0];
-}
 H reshape(H h, Shape s) {
   EXPECT_EQ(shape_numel(s), h.numel());
   h.shape = std::move(s);
@@ -94,10 +83,6 @@ H host_random(Shape s, uint64_t seed, double amp = 1.0) {
     h.data.push_back(double(float(amp * (double(st >> 11) / 9007199254740992.0 * 2.0 - 1.0))));
   }
   return h;
-}
-Tensor to_device(const H& h, Device& dev) {
-  std::vector<float> v(h.data.begin(), h.data.end());
-  return Tensor::from_vector(v, h.shape, DType::f32, dev);
 }
 
 const std::string& tiny_dir() {
@@ -203,10 +188,6 @@ H host_ss_flow(const Weights& W, const FlowConfig& c, const H& x, double timeste
   return reshape(permute(out, {1, 0}), {1, c.out_channels, R, R, R});
 }
 
-double nmse_of(const Tensor& got, const H& want) {
-  EXPECT_EQ(got.shape(), want.shape);
-  return nmse(got.to_double(), want.data);
-}
 
 }  // namespace
 

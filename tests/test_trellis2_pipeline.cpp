@@ -16,6 +16,7 @@
 #include "models/trellis2/checkpoint.hpp"
 #include "models/trellis2/pipeline.hpp"
 #include "models/trellis2/pipeline_output.hpp"
+#include "ops/sparse_test_data.hpp"
 #include "test_env.hpp"
 
 using namespace tessera;
@@ -40,16 +41,7 @@ const std::string& tmp_root() {
 
 // A small sparse structure (a shell of radius 3 voxels at the 32^3 stage
 // grid, ~100 voxels) for the cascade, whose HR stage multiplies the tokens.
-std::vector<int32_t> small_shell() {
-  std::vector<int32_t> out;
-  for (int x = 0; x < 32; ++x)
-    for (int y = 0; y < 32; ++y)
-      for (int z = 0; z < 32; ++z) {
-        const double r = std::sqrt((x - 15.5) * (x - 15.5) + (y - 15.5) * (y - 15.5) + (z - 15.5) * (z - 15.5));
-        if (std::fabs(r - 3.0) <= 0.5) out.insert(out.end(), {0, x, y, z});
-      }
-  return out;
-}
+std::vector<int32_t> small_shell() { return sparse_test::sphere_shell(32, 3.0, 0.5); }
 
 GenerateOptions options(const std::string& type) {
   GenerateOptions o;

@@ -33,6 +33,7 @@
 #include "models/trellis2/sc_vae_decoder.hpp"
 #include "ops/parity.hpp"
 #include "ops/sparse_test_data.hpp"
+#include "host_compose.hpp"
 #include "test_env.hpp"
 
 using namespace tessera;
@@ -43,23 +44,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using H = HostTensor;
+using test::H;
+using test::nmse_of;
+using test::R;
+using test::to_device;
 
-// One op through its float64 reference.
-H R(const std::string& op, const std::vector<H>& in, const Attrs& a = {}) {
-  const OpDef& def = OpRegistry::get().op(op);
-  std::vector<TensorDesc> d;
-  for (const auto& h : in) d.push_back({h.shape, h.dtype});
-  auto od = def.infer(d, a);
-  std::vector<H> out(od.size());
-  for (size_t i = 0; i < od.size(); ++i) {
-    out[i].shape = od[i].shape;
-    out[i].dtype = od[i].dtype;
-    out[i].data.assign(size_t(shape_numel(od[i].shape)), 0.0);
-  }
-  def.reference(in, out, a);
-  return out[0];
-}
 
 // ---- a decoder checkpoint: json + f16 safetensors (as the released decoders) -------------
 
@@ -263,10 +252,6 @@ H host_random(Shape s, uint64_t seed, double amp = 1.0) {
   for (int64_t i = 0; i < shape_numel(s); ++i) h.data.push_back(double(float(d(rng))));
   return h;
 }
-Tensor to_device(const H& h, Device& dev) {
-  std::vector<float> v(h.data.begin(), h.data.end());
-  return Tensor::from_vector(v, h.shape, DType::f32, dev);
-}
 std::vector<int32_t> flat(const std::vector<Coord>& cs) {
   std::vector<int32_t> v;
   for (auto& c : cs) v.insert(v.end(), c.begin(), c.end());
@@ -293,10 +278,6 @@ SparseTensor make_latent(const std::vector<Coord>& c, const H& feats, int32_t g,
                       {g, g, g});
 }
 
-double nmse_of(const Tensor& got, const H& want) {
-  EXPECT_EQ(got.shape(), want.shape);
-  return nmse(got.to_double(), want.data);
-}
 
 // Device subs -> host logits (for `follow` / `guide`).
 std::vector<H> host_subs(const std::vector<SparseTensor>& subs) {

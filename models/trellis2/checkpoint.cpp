@@ -44,6 +44,10 @@ const std::vector<std::string>& pipeline_roles() {
   return r;
 }
 
+ModelConfig role_config(const PipelineConfig& p, const std::string& role) {
+  return ModelConfig::load(resolve_model_files(p.directory, p.model(role)).json);
+}
+
 std::unique_ptr<Module> load_role(const PipelineConfig& p, const std::string& role, Device& dev, DType wdt,
                                   ExtraTensorPolicy extra) {
   ModelFiles f = resolve_model_files(p.directory, p.model(role));

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "models/common/config.hpp"
 #include "models/common/module.hpp"
 #include "models/trellis2/dinov3.hpp"
@@ -36,10 +37,22 @@ std::unique_ptr<Module> build_module(const ModelConfig& mc, DType wdt = DType::f
 // The roles of pipeline.json's args.models that Tessera builds.
 const std::vector<std::string>& pipeline_roles();
 
+// The per-model json of one role of a pipeline directory.
+ModelConfig role_config(const PipelineConfig& p, const std::string& role);
+
 // Load one role of a pipeline directory onto `dev` (strict: extra tensors
 // are an error). Throws the loader's one-line errors.
 std::unique_ptr<Module> load_role(const PipelineConfig& p, const std::string& role, Device& dev,
                                   DType wdt = DType::f32, ExtraTensorPolicy extra = ExtraTensorPolicy::error);
+// load_role as the class a stage needs (error naming the role and the class found).
+template <typename T>
+std::unique_ptr<T> load_role_as(const PipelineConfig& p, const std::string& role, Device& dev, DType wdt) {
+  std::unique_ptr<Module> m = load_role(p, role, dev, wdt);
+  T* t = dynamic_cast<T*>(m.get());
+  TESSERA_CHECK(t != nullptr, "{}: role '{}' is a {}, not the class this stage needs", p.path, role, m->type_name());
+  m.release();
+  return std::unique_ptr<T>(t);
+}
 // The DINOv3 directory of a pipeline: {pipeline dir}/{model_name}, then
 // $TESSERA_MODEL_ROOT/{model_name}. Returns the directory holding config.json.
 std::string find_image_encoder_dir(const PipelineConfig& p);

@@ -15,6 +15,7 @@
 #include "models/trellis2/ss_decoder.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/sparse_hash.hpp"
+#include "ops/sparse_test_data.hpp"
 
 namespace tessera::models::trellis2 {
 
@@ -26,16 +27,7 @@ std::string pipeline_type_for_resolution(int r) {
 }
 
 std::vector<int32_t> sphere_shell_structure(int64_t res) {
-  std::vector<int32_t> out;
-  const double c = 0.5 * double(res), r = 0.4 * double(res);
-  for (int64_t x = 0; x < res; ++x)
-    for (int64_t y = 0; y < res; ++y)
-      for (int64_t z = 0; z < res; ++z) {
-        const double dx = x + 0.5 - c, dy = y + 0.5 - c, dz = z + 0.5 - c;
-        if (std::fabs(std::sqrt(dx * dx + dy * dy + dz * dz) - r) <= 0.5)
-          out.insert(out.end(), {0, int32_t(x), int32_t(y), int32_t(z)});
-      }
-  return out;
+  return sparse_test::sphere_shell(res, 0.4 * double(res), 0.5);
 }
 
 namespace {
@@ -43,20 +35,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-template <typename T>
-std::unique_ptr<T> load_as(const PipelineConfig& p, const std::string& role, Device& dev, DType wdt) {
-  std::unique_ptr<Module> m = load_role(p, role, dev, wdt);
-  T* t = dynamic_cast<T*>(m.get());
-  TESSERA_CHECK(t != nullptr, "{}: role '{}' is a {}, not the class this stage needs", p.path, role, m->type_name());
-  m.release();
-  return std::unique_ptr<T>(t);
-}
-
 // The torso dtype a checkpoint json asks for (flows: args.dtype; decoders:
 // use_fp16), unless the caller overrides it.
 DType torso_dtype(const PipelineConfig& p, const std::string& role, const std::optional<DType>& override_dt) {
   if (override_dt) return *override_dt;
-  ModelConfig mc = ModelConfig::load(resolve_model_files(p.directory, p.model(role)).json);
+  ModelConfig mc = role_config(p, role);
   if (mc.args.has("dtype")) return parse_torso_dtype(mc.args.get<std::string>("dtype"), mc.path);
   if (mc.args.get_or<bool>("use_fp16", false)) return DType::f16;
   return DType::f32;
@@ -110,13 +93,6 @@ struct Run {
     if (dump && !tensors.empty()) dump(stage, tensors, el);
   }
 };
-
-std::vector<int32_t> xyz_of(const Tensor& coords4) {
-  std::vector<int32_t> c = coords4.to_vector<int32_t>(), out(size_t(coords4.dim(0)) * 3);
-  for (size_t i = 0; i < size_t(coords4.dim(0)); ++i)
-    for (size_t a = 0; a < 3; ++a) out[i * 3 + a] = c[i * 4 + 1 + a];
-  return out;
-}
 
 Tensor noise(uint64_t seed, uint64_t stream, const Shape& shape, Device& dev) {
   return Tensor::from_vector(randn(seed, stream, size_t(shape_numel(shape))), shape, DType::f32, dev);
@@ -175,7 +151,7 @@ Trellis2Output Trellis2ImageTo3D::run(const Image& input, const GenerateOptions&
   run.begin("ss_latent");
   Tensor z;
   {
-    auto flow = load_as<SparseStructureFlowModel>(cfg_, "sparse_structure_flow_model", dev_, ss_dt);
+    auto flow = load_role_as<SparseStructureFlowModel>(cfg_, "sparse_structure_flow_model", dev_, ss_dt);
     const int64_t r = flow->config().resolution, c = flow->config().in_channels;
     Tensor neg = zeros_like(cond512);
     SamplerParams sp = sampler_params(cfg_, "sparse_structure_sampler", opt.steps);
@@ -189,7 +165,7 @@ Trellis2Output Trellis2ImageTo3D::run(const Image& input, const GenerateOptions&
   run.begin("sparse_structure");
   Tensor coords, ss_logits;
   {
-    auto dec = load_as<SparseStructureDecoder>(cfg_, "sparse_structure_decoder", dev_,
+    auto dec = load_role_as<SparseStructureDecoder>(cfg_, "sparse_structure_decoder", dev_,
                                                torso_dtype(cfg_, "sparse_structure_decoder", opt.precision));
     Tensor logits = dec->forward(z);  // [1, 1, D, D, D]
     ss_logits = logits;
@@ -226,34 +202,38 @@ Trellis2Output Trellis2ImageTo3D::run(const Image& input, const GenerateOptions&
   const NormalizationConfig& shape_norm = cfg_.normalization("shape_slat_normalization");
   const NormalizationConfig& tex_norm = cfg_.normalization("tex_slat_normalization");
   const int64_t up = shape_decoder_upsample_factor(cfg_);  // F = 2^(levels-1)
+  // One SLat flow stage: noise on the coordinates, the sampler, then the
+  // de-normalisation (slat * std + mean). `concat` (the texture flow's
+  // normalised shape latent) takes the first-in-channels' remainder.
   auto sample_slat = [&](const std::string& role, const Tensor& c4, int64_t grid, const Tensor& cond, uint64_t stream,
-                         const std::string& sampler_key, const Tensor* concat, int64_t noise_channels) {
+                         const std::string& sampler_key, const NormalizationConfig& norm, const std::string& what,
+                         const Tensor* concat = nullptr) {
     const DType dt = torso_dtype(cfg_, role, opt.precision);
-    auto flow = load_as<SLatFlowModel>(cfg_, role, dev_, dt);
-    const int64_t n = c4.dim(0);
-    const int64_t ch = noise_channels > 0 ? noise_channels : flow->config().in_channels;
-    const std::vector<int32_t> xyz = xyz_of(c4);
+    auto flow = load_role_as<SLatFlowModel>(cfg_, role, dev_, dt);
+    const int64_t n = c4.dim(0), in_ch = flow->config().in_channels, cc = concat ? concat->dim(1) : 0;
+    TESSERA_CHECK(in_ch > cc, "trellis2: {}: in_channels {} must exceed the {} concatenated channels", role, in_ch, cc);
+    const std::vector<int32_t> xyz = coords_xyz(c4);
     Tensor neg = zeros_like(cond);
     SamplerParams sp = sampler_params(cfg_, sampler_key, opt.steps);
     Tensor feats = sample_flow_euler(
-        sp, noise(opt.seed, stream, {n, ch}, dev_),
+        sp, noise(opt.seed, stream, {n, in_ch - cc}, dev_),
         [&](const Tensor& x, double ts, bool pos) { return flow->forward(x, xyz, ts, pos ? cond : neg, concat, dt); },
         StdKind::population, [&](const SamplerStep& s) { run.step(s.index + 1, s.steps); });
-    return SparseTensor(c4, feats, {int32_t(grid), int32_t(grid), int32_t(grid)});
+    return SparseTensor(c4, normalize(feats, norm, false, what), {int32_t(grid), int32_t(grid), int32_t(grid)});
   };
 
   SparseTensor shape_slat;
   if (!cascade) {
     const std::string role = type == "512" ? "shape_slat_flow_model_512" : "shape_slat_flow_model_1024";
     run.begin("shape_slat");
-    shape_slat = sample_slat(role, coords, ss_res, type == "512" ? cond512 : cond1024, 3, "shape_slat_sampler", nullptr, 0);
-    shape_slat = shape_slat.with_feats(normalize(shape_slat.feats(), shape_norm, false, "shape latent"));
+    shape_slat = sample_slat(role, coords, ss_res, type == "512" ? cond512 : cond1024, 3, "shape_slat_sampler",
+                             shape_norm, "shape latent");
     out.resolution = ss_res * up;
     run.end({{"coords", shape_slat.coords()}, {"feats", shape_slat.feats()}});
   } else {
     run.begin("shape_slat_lr");
-    SparseTensor lr = sample_slat("shape_slat_flow_model_512", coords, ss_res, cond512, 2, "shape_slat_sampler", nullptr, 0);
-    lr = lr.with_feats(normalize(lr.feats(), shape_norm, false, "shape latent"));
+    SparseTensor lr = sample_slat("shape_slat_flow_model_512", coords, ss_res, cond512, 2, "shape_slat_sampler",
+                                  shape_norm, "shape latent");
     run.end({{"coords", lr.coords()}, {"feats", lr.feats()}});
 
     run.begin("hr_coords");
@@ -287,8 +267,7 @@ Trellis2Output Trellis2ImageTo3D::run(const Image& input, const GenerateOptions&
 
     run.begin("shape_slat");
     shape_slat = sample_slat("shape_slat_flow_model_1024", hr_coords, hr_res / up, cond1024, 3, "shape_slat_sampler",
-                             nullptr, 0);
-    shape_slat = shape_slat.with_feats(normalize(shape_slat.feats(), shape_norm, false, "shape latent"));
+                             shape_norm, "shape latent");
     run.end({{"coords", shape_slat.coords()}, {"feats", shape_slat.feats()}});
   }
 
@@ -297,13 +276,8 @@ Trellis2Output Trellis2ImageTo3D::run(const Image& input, const GenerateOptions&
   {
     const std::string role = type == "512" ? "tex_slat_flow_model_512" : "tex_slat_flow_model_1024";
     Tensor concat = normalize(shape_slat.feats(), shape_norm, true, "shape latent");
-    ModelConfig mc = ModelConfig::load(resolve_model_files(cfg_.directory, cfg_.model(role)).json);
-    const int64_t in_ch = mc.args.get<int64_t>("in_channels");
-    TESSERA_CHECK(in_ch > concat.dim(1), "{}: in_channels {} must exceed the shape latent's {} channels", mc.path, in_ch,
-                  concat.dim(1));
-    SparseTensor t = sample_slat(role, shape_slat.coords(), shape_slat.spatial_shape()[0], hr_cond ? cond1024 : cond512,
-                                 4, "tex_slat_sampler", &concat, in_ch - concat.dim(1));
-    out.tex_slat = t.with_feats(normalize(t.feats(), tex_norm, false, "texture latent"));
+    out.tex_slat = sample_slat(role, shape_slat.coords(), shape_slat.spatial_shape()[0], hr_cond ? cond1024 : cond512,
+                               4, "tex_slat_sampler", tex_norm, "texture latent", &concat);
   }
   out.shape_slat = shape_slat;
   run.end({{"coords", out.tex_slat.coords()}, {"feats", out.tex_slat.feats()}});

@@ -11,37 +11,38 @@ namespace tessera::models::trellis2 {
 
 namespace {
 
-template <typename T>
-std::unique_ptr<T> load_decoder(const PipelineConfig& p, const std::string& role, Device& dev, DType wdt) {
-  std::unique_ptr<Module> m = load_role(p, role, dev, wdt);
-  T* t = dynamic_cast<T*>(m.get());
-  TESSERA_CHECK(t != nullptr, "{}: role '{}' is a {}, not the decoder class this stage needs", p.path, role,
-                m->type_name());
-  m.release();
-  return std::unique_ptr<T>(t);
-}
-
 struct Subs {
   std::vector<SparseTensor> levels;
 };
 
 }  // namespace
 
+std::vector<int32_t> coords_xyz(const Tensor& coords4) {
+  const std::vector<int32_t> c = coords4.to_vector<int32_t>();
+  const size_t n = size_t(coords4.dim(0));
+  std::vector<int32_t> out(n * 3);
+  for (size_t i = 0; i < n; ++i) {
+    TESSERA_CHECK(c[i * 4] == 0, "trellis2: the pipeline runs one batch item, found batch {} in row {}", c[i * 4], i);
+    for (size_t a = 0; a < 3; ++a) out[i * 3 + a] = c[i * 4 + 1 + a];
+  }
+  return out;
+}
+
 int64_t shape_decoder_upsample_factor(const PipelineConfig& p) {
-  ModelConfig mc = ModelConfig::load(resolve_model_files(p.directory, p.model("shape_slat_decoder")).json);
+  ModelConfig mc = role_config(p, "shape_slat_decoder");
   const size_t levels = mc.args.get<std::vector<int64_t>>("model_channels").size();
   TESSERA_CHECK(levels >= 1 && levels <= 8, "{}: {} decoder levels is not supported", mc.path, levels);
   return int64_t(1) << (levels - 1);
 }
 
 Tensor shape_decoder_upsample_coords(const PipelineConfig& p, Device& dev, const SparseTensor& slat, DType wdt) {
-  auto dec = load_decoder<FlexiDualGridVaeDecoder>(p, "shape_slat_decoder", dev, wdt);
+  auto dec = load_role_as<FlexiDualGridVaeDecoder>(p, "shape_slat_decoder", dev, wdt);
   return dec->upsample_coords(slat, int64_t(dec->config().model_channels.size()) - 1);
 }
 
 ShapeDecodeResult decode_shape(const PipelineConfig& p, Device& dev, const SparseTensor& slat, int64_t resolution,
                                DType wdt) {
-  auto dec = load_decoder<FlexiDualGridVaeDecoder>(p, "shape_slat_decoder", dev, wdt);
+  auto dec = load_role_as<FlexiDualGridVaeDecoder>(p, "shape_slat_decoder", dev, wdt);
   FlexiDualGridDecoded d = dec->forward_dual_grid(slat, resolution);
   ShapeDecodeResult r;
   r.coords = d.coords;
@@ -56,7 +57,7 @@ ShapeDecodeResult decode_shape(const PipelineConfig& p, Device& dev, const Spars
 
 Tensor decode_texture(const PipelineConfig& p, Device& dev, const SparseTensor& tex_slat, const ShapeDecodeResult& shape,
                       DType wdt) {
-  auto dec = load_decoder<SparseUnetVaeDecoder>(p, "tex_slat_decoder", dev, wdt);
+  auto dec = load_role_as<SparseUnetVaeDecoder>(p, "tex_slat_decoder", dev, wdt);
   TESSERA_CHECK(shape.subs != nullptr, "trellis2: decode_texture needs the shape decoder's subdivisions");
   const auto& subs = static_cast<const Subs*>(shape.subs.get())->levels;
   SparseTensor out = dec->forward_guided(tex_slat, subs);
@@ -72,17 +73,17 @@ Tensor decode_texture(const PipelineConfig& p, Device& dev, const SparseTensor& 
 
 void extract_mesh(const ShapeDecodeResult& shape, int64_t resolution, std::vector<float>& positions,
                   std::vector<int32_t>& faces) {
-  // coords [N, 4] (batch, x, y, z) -> [N, 3]; batch size 1.
-  std::vector<int32_t> c4 = shape.coords.to_vector<int32_t>(), c3(size_t(shape.coords.dim(0)) * 3);
-  for (size_t i = 0; i < size_t(shape.coords.dim(0)); ++i) {
-    TESSERA_CHECK(c4[i * 4] == 0, "trellis2: mesh extraction expects one batch item, found batch {}", c4[i * 4]);
-    for (size_t a = 0; a < 3; ++a) c3[i * 3 + a] = c4[i * 4 + 1 + a];
-  }
-  Tensor coords = Tensor::from_vector(c3, {shape.coords.dim(0), 3}, DType::i32, shape.coords.device());
-  meshing::Mesh m = meshing::flexible_dual_grid_to_mesh(coords, shape.vertices, shape.intersected_logits,
-                                                        shape.quad_lerp, meshing::Aabb{},
-                                                        meshing::GridSize{int32_t(resolution), int32_t(resolution),
-                                                                          int32_t(resolution)});
+  for (const Tensor* t : {&shape.vertices, &shape.intersected_logits, &shape.quad_lerp})
+    TESSERA_CHECK(t->dtype() == DType::f32, "trellis2: mesh extraction expects the f32 decoder head, found {}", t->desc());
+  const std::vector<int32_t> xyz = coords_xyz(shape.coords);
+  const std::vector<float> v = shape.vertices.to_vector<float>(), l = shape.intersected_logits.to_vector<float>(),
+                           w = shape.quad_lerp.to_vector<float>();
+  meshing::FdgInput in;
+  in.coords = xyz;
+  in.vertices = v;
+  in.intersected_logits = l;
+  in.split_weight = w;
+  meshing::Mesh m = meshing::flexible_dual_grid_to_mesh(in, meshing::Aabb{}, int32_t(resolution));
   positions = std::move(m.positions);
   faces = std::move(m.faces);
 }

@@ -11,6 +11,10 @@
 
 namespace tessera::models::trellis2 {
 
+// The (x, y, z) rows of a batch-1 coordinate tensor [N, 4] = (0, x, y, z),
+// on the host ([N * 3]); a batch other than 0 is an error.
+std::vector<int32_t> coords_xyz(const Tensor& coords4);
+
 // F = 2^(levels-1) of the shape decoder: latent grid -> O-Voxel grid (16 for the released one).
 int64_t shape_decoder_upsample_factor(const PipelineConfig& p);
 

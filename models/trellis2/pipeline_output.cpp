@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "meshing/mesh.hpp"
 #include "meshing/mesh_io.hpp"
+#include "models/trellis2/pipeline_decode.hpp"
 
 namespace fs = std::filesystem;
 
@@ -40,15 +41,13 @@ std::vector<std::string> write_pipeline_outputs(const Trellis2Output& out, const
     written.push_back(path);
   }
   // O-Voxels in the official o_voxel.io PLY layout.
-  std::vector<int32_t> c4 = out.voxel_coords.to_vector<int32_t>();
+  const std::vector<int32_t> xyz = coords_xyz(out.voxel_coords);
   const int32_t r = int32_t(out.resolution);
   auto base = [&] {
     meshing::OVoxel v;
     v.resolution = {r, r, r};
     v.aabb = meshing::Aabb{};
-    v.coords.resize(c4.size() / 4 * 3);
-    for (size_t i = 0; i < c4.size() / 4; ++i)
-      for (size_t a = 0; a < 3; ++a) v.coords[i * 3 + a] = c4[i * 4 + 1 + a];
+    v.coords = xyz;
     return v;
   };
   meshing::OVoxel shape = base();
