@@ -25,7 +25,10 @@ class CachingAllocator {
  public:
   explicit CachingAllocator(Device& dev) : device_(dev) {}
   ~CachingAllocator();
-  std::shared_ptr<Buffer> allocate(size_t bytes);
+  // Requests above the device's max_alloc_bytes become a SegmentedBuffer of
+  // segments that are a multiple of row_bytes (and of 256 bytes); those are
+  // not cached.
+  std::shared_ptr<Buffer> allocate(size_t bytes, size_t row_bytes = 1);
   // Return every cached (unused) block to the driver.
   void empty_cache();
   AllocatorStats stats() const;
@@ -35,6 +38,8 @@ class CachingAllocator {
 
  private:
   void release(Buffer* b);
+  std::unique_ptr<Buffer> raw_alloc_retry(size_t bytes);
+  std::shared_ptr<Buffer> allocate_segmented(size_t bytes, size_t row_bytes, uint64_t limit);
   Device& device_;
   mutable std::mutex mu_;
   std::multimap<size_t, std::unique_ptr<Buffer>> free_;

@@ -39,7 +39,9 @@ struct DeviceInfo {
   std::string driver;          // driver version string
   std::string api;             // "OpenCL 3.0", "Vulkan 1.3.239", "oneTBB+OpenBLAS"
   uint64_t memory_bytes = 0;   // global memory
-  uint64_t max_alloc_bytes = 0;  // largest single allocation the driver allows
+  uint64_t max_alloc_bytes = 0;  // largest single allocation the driver allows (larger tensors are segmented)
+  uint64_t max_binding_bytes = UINT64_MAX;  // largest tensor one kernel sees (maxStorageBufferRange); larger ones
+                                            // run in row windows (core/split_dispatch.hpp)
   bool fp16 = false;           // f16 arithmetic in kernels
   bool bf16 = false;
   bool int64 = false;          // 64-bit integers in kernels
@@ -65,7 +67,9 @@ class Device {
   virtual const DeviceInfo& info() const = 0;
 
   // Allocate through the caching allocator (use this, not raw_alloc).
-  std::shared_ptr<Buffer> allocate(size_t bytes) { return allocator_.allocate(bytes); }
+  // `row_bytes`: the allocation above max_alloc_bytes is split into segments
+  // of a multiple of this (see core/segmented_buffer.hpp).
+  std::shared_ptr<Buffer> allocate(size_t bytes, size_t row_bytes = 1) { return allocator_.allocate(bytes, row_bytes); }
   CachingAllocator& allocator() { return allocator_; }
 
   // Host <-> device transfers. They are ordered after all work already

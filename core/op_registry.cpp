@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/split_dispatch.hpp"
 
 namespace tessera {
 
@@ -32,6 +33,16 @@ const OpDef& OpRegistry::op(const std::string& name) const {
   auto it = ops_.find(name);
   if (it == ops_.end()) fail("unknown op '{}' (see `tessera ops` for the list)", name);
   return it->second;
+}
+
+void OpRegistry::set_split(const std::string& op, SplitFn fn) {
+  TESSERA_CHECK(!splits_.count(op), "split of op '{}' declared twice", op);
+  splits_[op] = std::move(fn);
+}
+
+const SplitFn* OpRegistry::split(const std::string& op) const {
+  auto it = splits_.find(op);
+  return it == splits_.end() ? nullptr : &it->second;
 }
 
 bool OpRegistry::has_op(const std::string& name) const { return ops_.count(name) != 0; }
@@ -88,6 +99,13 @@ std::string OpRegistry::supports(const std::string& op, const Device& dev, const
   if (it == kernels_.end() || !it->second.count(dev.backend()))
     return fmt::format("op '{}' has no kernel on backend '{}'", op, dev.backend());
   auto& k = it->second.at(dev.backend());
+  // Tensors beyond one binding / allocation run in row windows when the op
+  // splits; the kernel's predicate then judges each window in dispatch().
+  if (needs_windows(dev, args))
+    return split(op) ? "" : fmt::format("op '{}' cannot run in row windows, and a tensor exceeds one kernel binding "
+                                        "({}) or allocation ({}) on {}",
+                                        op, human_bytes(dev.info().max_binding_bytes),
+                                        human_bytes(dev.info().max_alloc_bytes), dev.id());
   return k.supports ? k.supports(dev, args) : "";
 }
 
@@ -111,6 +129,20 @@ void OpRegistry::dispatch(const std::string& name, OpArgs& args) {
   bool all_empty = !args.out.empty();
   for (auto& t : args.out) all_empty = all_empty && t.numel() == 0;
   if (all_empty) return;
+  if (needs_windows(dev, args)) {
+    const SplitFn* sp = split(name);
+    TESSERA_CHECK(sp != nullptr,
+                  "op '{}' on {} ({}): a tensor of ({}) is larger than one kernel binding ({}) or one "
+                  "allocation ({}), and '{}' cannot run in row windows; use smaller tensors",
+                  name, dev.id(), dev.info().name, args_desc(args), human_bytes(dev.info().max_binding_bytes),
+                  human_bytes(dev.info().max_alloc_bytes), name);
+    run_in_windows(name, *sp, dev, args, [&](OpArgs& w) { dispatch_one(name, dev, w); });
+    return;
+  }
+  dispatch_one(name, dev, args);
+}
+
+void OpRegistry::dispatch_one(const std::string& name, Device& dev, OpArgs& args) {
   std::string why = supports(name, dev, args);
   if (why.empty()) {
     kernels_.at(name).at(dev.backend()).fn(dev, args);

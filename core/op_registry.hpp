@@ -85,6 +85,10 @@ struct OpDef {
 using KernelFn = std::function<void(Device&, OpArgs&)>;
 // Returns "" when the kernel handles these args, else the reason it does not.
 using SupportsFn = std::function<std::string(const Device&, const OpArgs&)>;
+// How an op divides into row windows (core/split_dispatch.hpp): the cut
+// dimension of each input then each output (-1: read whole), or an empty
+// vector when these arguments cannot be split.
+using SplitFn = std::function<std::vector<int>(const OpArgs&)>;
 
 enum class FallbackPolicy { error, cpu };
 
@@ -109,6 +113,10 @@ class OpRegistry {
   // Run the kernel of `backend` (which must be the args' device backend) bypassing fallback.
   std::string supports(const std::string& op, const Device& dev, const OpArgs& args) const;
 
+  // Declares how `op` splits into row windows (see core/split_dispatch.hpp).
+  void set_split(const std::string& op, SplitFn fn);
+  const SplitFn* split(const std::string& op) const;
+
   void set_fallback(FallbackPolicy p) { fallback_ = p; }
   FallbackPolicy fallback() const { return fallback_; }
 
@@ -120,12 +128,17 @@ class OpRegistry {
   };
   std::map<std::string, OpDef> ops_;
   std::map<std::string, std::map<std::string, Kernel>> kernels_;  // op -> backend -> kernel
+  std::map<std::string, SplitFn> splits_;
+  void dispatch_one(const std::string& op, Device& dev, OpArgs& args);
   FallbackPolicy fallback_ = FallbackPolicy::error;
 };
 
 // Static registration (backends and ops are OBJECT libraries, so these run).
 struct OpRegistrar {
   explicit OpRegistrar(OpDef def) { OpRegistry::get().add_op(std::move(def)); }
+};
+struct SplitRegistrar {
+  SplitRegistrar(const char* op, SplitFn fn) { OpRegistry::get().set_split(op, std::move(fn)); }
 };
 struct KernelRegistrar {
   KernelRegistrar(const char* op, const char* backend, KernelFn fn, SupportsFn supports = nullptr) {

@@ -27,7 +27,28 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device& dev) {
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
   t.dtype_ = dtype;
-  t.buffer_ = dev.allocate(t.nbytes());
+  // Rows for segmenting (core/segmented_buffer.hpp): slices along the first
+  // dimension of extent > 1, the dimension split_dispatch cuts.
+  size_t row = dtype_size(dtype);
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] > 1) {
+      row = size_t(t.strides_[i]) * dtype_size(dtype);
+      break;
+    }
+  t.buffer_ = dev.allocate(t.nbytes(), row);
+  return t;
+}
+
+Tensor Tensor::view(std::shared_ptr<Buffer> buf, size_t offset_bytes, const Shape& shape, DType dtype) {
+  TESSERA_CHECK(buf != nullptr, "Tensor::view of no buffer");
+  Tensor t;
+  t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
+  t.dtype_ = dtype;
+  TESSERA_CHECK(offset_bytes + t.nbytes() <= buf->size(), "view of bytes [{}, {}) outside a buffer of {} bytes",
+                offset_bytes, offset_bytes + t.nbytes(), buf->size());
+  t.buffer_ = std::move(buf);
+  t.offset_ = offset_bytes;
   return t;
 }
 

@@ -22,6 +22,10 @@ class Tensor {
     return from_host(v.data(), shape, dtype, dev);
   }
 
+  // A contiguous tensor over bytes [offset, offset + nbytes) of `buf` (which
+  // must hold them): row windows and segment views (core/split_dispatch.hpp).
+  static Tensor view(std::shared_ptr<Buffer> buf, size_t offset_bytes, const Shape& shape, DType dtype);
+
   bool defined() const { return buffer_ != nullptr; }
   Device& device() const;
   Buffer& buffer() const;

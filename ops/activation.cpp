@@ -1,4 +1,5 @@
 #include "ops/activation.hpp"
+#include "core/split_dispatch.hpp"
 
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
@@ -104,5 +105,11 @@ OpRegistrar reg_softmax({"softmax", "softmax over the last dim",
                            return tol::for_output(out, tol::kReduceF32);
                          }});
 
+// Row windows for tensors beyond one binding / allocation (core/split_dispatch.hpp).
+SplitRegistrar split_gelu("gelu", split::broadcast());
+SplitRegistrar split_silu("silu", split::broadcast());
+SplitRegistrar split_sigmoid("sigmoid", split::broadcast());
+SplitRegistrar split_softplus("softplus", split::broadcast());
+SplitRegistrar split_softmax("softmax", split::broadcast(/*keep_last=*/true));
 }  // namespace
 }  // namespace tessera::ops

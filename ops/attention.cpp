@@ -1,4 +1,5 @@
 #include "ops/attention.hpp"
+#include "core/split_dispatch.hpp"
 
 #include <cmath>
 
@@ -147,5 +148,13 @@ OpRegistrar reg({"sdpa", "softmax(q·kᵀ·scale)·v, dense or varlen (cu_seqlen
                    return tol::for_output(out, tol::kReduceF32);
                  }});
 
+// Row windows for tensors beyond one binding / allocation (core/split_dispatch.hpp):
+// dense calls only. One sequence (B = 1): query rows of q and out, K and V read
+// whole; B > 1: whole sequences of q, k, v and out. Varlen calls do not split.
+SplitRegistrar split_sdpa("sdpa", [](const OpArgs& a) -> std::vector<int> {
+  if (a.in.size() != 3 || a.out.size() != 1 || a.in[0].ndim() != 4) return {};
+  if (a.in[0].shape()[0] > 1) return {0, 0, 0, 0};
+  return {1, -1, -1, 1};
+});
 }  // namespace
 }  // namespace tessera::ops

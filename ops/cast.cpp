@@ -1,4 +1,5 @@
 #include "ops/cast.hpp"
+#include "core/split_dispatch.hpp"
 
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
@@ -40,5 +41,7 @@ OpRegistrar reg({"cast", "convert float dtypes (attr dtype), round to nearest ev
                    return tol::for_output(out, tol::kExactF32);
                  }});
 
+// Row windows for tensors beyond one binding / allocation (core/split_dispatch.hpp).
+SplitRegistrar split_cast("cast", split::broadcast());
 }  // namespace
 }  // namespace tessera::ops

@@ -1,4 +1,5 @@
 #include "ops/elementwise.hpp"
+#include "core/split_dispatch.hpp"
 
 #include "core/broadcast.hpp"
 #include "core/error.hpp"
@@ -114,5 +115,10 @@ OpRegistrar reg_axpby({"axpby", "alpha * a + beta * b (attrs alpha, beta), same 
                        },
                        tol_exact});
 
+// Row windows for tensors beyond one binding / allocation (core/split_dispatch.hpp).
+SplitRegistrar split_add("add", split::broadcast());
+SplitRegistrar split_mul("mul", split::broadcast());
+SplitRegistrar split_scale("scale", split::broadcast());
+SplitRegistrar split_axpby("axpby", split::broadcast());
 }  // namespace
 }  // namespace tessera::ops

@@ -1,4 +1,5 @@
 #include "ops/embedding.hpp"
+#include "core/split_dispatch.hpp"
 
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
@@ -65,5 +66,11 @@ OpRegistrar reg_g({"gather", "rows of table [V, C] at index [N] (zero rows for o
                    },
                    [](DType out, const std::vector<TensorDesc>&, const Attrs&) { return tol::for_output(out, 0.0); }});
 
+// Row windows for tensors beyond one binding / allocation (core/split_dispatch.hpp):
+// index and output rows; the table is read whole.
+SplitRegistrar split_gather("gather", [](const OpArgs& a) -> std::vector<int> {
+  if (a.in.size() != 2 || a.out.size() != 1) return {};
+  return {-1, 0, 0};
+});
 }  // namespace
 }  // namespace tessera::ops

@@ -1,4 +1,5 @@
 #include "ops/linear.hpp"
+#include "core/split_dispatch.hpp"
 
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
@@ -104,5 +105,8 @@ OpRegistrar reg({"linear", "y = x·wᵀ + bias, f32 accumulation", infer, ref::l
                    return tol::for_output(out, tol::kReduceF32);
                  }});
 
+// Row windows for tensors beyond one binding / allocation (core/split_dispatch.hpp):
+// rows of x and y; w and the bias are read whole.
+SplitRegistrar split_linear("linear", split::rows({0}));
 }  // namespace
 }  // namespace tessera::ops

@@ -1,4 +1,5 @@
 #include "ops/modulate.hpp"
+#include "core/split_dispatch.hpp"
 
 #include "core/broadcast.hpp"
 #include "core/error.hpp"
@@ -49,5 +50,8 @@ OpRegistrar reg_gate({"gated_residual", "h + gate * x, broadcasting",
                       [](auto& in, auto&) { return infer3("gated_residual", in); }, ref::gated_residual, cases3,
                       tol3});
 
+// Row windows for tensors beyond one binding / allocation (core/split_dispatch.hpp).
+SplitRegistrar split_mod("modulate", split::broadcast());
+SplitRegistrar split_gate("gated_residual", split::broadcast());
 }  // namespace
 }  // namespace tessera::ops

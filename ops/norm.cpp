@@ -1,4 +1,5 @@
 #include "ops/norm.hpp"
+#include "core/split_dispatch.hpp"
 
 #include "core/error.hpp"
 #include "core/op_registry.hpp"
@@ -140,5 +141,9 @@ OpRegistrar reg_gn({"group_norm", "x [N, C, *spatial] normalised per (n, group);
                     },
                     tol_reduce});
 
+// Row windows for tensors beyond one binding / allocation (core/split_dispatch.hpp);
+// the weights and biases of the normalised last dim are read whole.
+SplitRegistrar split_ln("layer_norm", split::broadcast(/*keep_last=*/true));
+SplitRegistrar split_rms("rms_norm", split::broadcast(/*keep_last=*/true));
 }  // namespace
 }  // namespace tessera::ops

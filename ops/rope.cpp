@@ -1,4 +1,5 @@
 #include "ops/rope.hpp"
+#include "core/split_dispatch.hpp"
 
 #include <cmath>
 
@@ -75,5 +76,12 @@ OpRegistrar reg({"rope", "rotary embedding from a per-token angle table (interle
                    return tol::for_output(out, tol::kReduceF32);
                  }});
 
+// Row windows for tensors beyond one binding / allocation (core/split_dispatch.hpp):
+// tokens of x, of the angle table and of the output, when no token is skipped
+// (with skip > 0 the table is offset from x).
+SplitRegistrar split_rope("rope", [](const OpArgs& a) -> std::vector<int> {
+  if (a.attrs.get_int("skip", 0) != 0 || a.in.size() != 2 || a.out.size() != 1) return {};
+  return {0, 0, 0};
+});
 }  // namespace
 }  // namespace tessera::ops

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backends/opencl/cl_device.hpp"
+#include "core/split_dispatch.hpp"
 #include "backends/opencl/cl_error.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -182,7 +183,9 @@ class ClBackend : public Backend {
     std::string exts = device_str(d, CL_DEVICE_EXTENSIONS);
     std::string profile = device_str(d, CL_DEVICE_PROFILE);
     info.memory_bytes = device_val<cl_ulong>(d, CL_DEVICE_GLOBAL_MEM_SIZE);
-    info.max_alloc_bytes = device_val<cl_ulong>(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+    // TESSERA_LIMIT_* lower both for tests of the window and segment paths (core/split_dispatch.hpp).
+    info.max_alloc_bytes = debug_limit("TESSERA_LIMIT_ALLOC_BYTES", device_val<cl_ulong>(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE));
+    info.max_binding_bytes = debug_limit("TESSERA_LIMIT_BINDING_BYTES", info.max_alloc_bytes);
     info.fp16 = has_ext(exts, "cl_khr_fp16");
     info.bf16 = false;
     info.int64 = profile == "FULL_PROFILE" || has_ext(exts, "cl_khr_int64");

@@ -1,4 +1,5 @@
 #include "backends/opencl/cl_device.hpp"
+#include "core/segmented_buffer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -52,8 +53,12 @@ void ClDevice::check_range(const Buffer& b, size_t offset, size_t bytes, const c
                 b.size());
 }
 
-static cl_mem mem_of_buffer(Buffer& b, const std::string& dev_id) {
+cl_mem mem_of_buffer(Buffer& b, const std::string& dev_id) {
   auto* cb = dynamic_cast<ClBuffer*>(&b);
+  TESSERA_CHECK(cb || !as_segmented(b),
+                "{}: a kernel was handed a tensor of {:.1f} MiB split into segments (larger than one allocation); "
+                "only ops that can run in row windows take such tensors",
+                dev_id, b.size() / 1048576.0);
   TESSERA_CHECK(cb, "{}: buffer does not belong to the OpenCL backend", dev_id);
   return cb->mem();
 }
@@ -158,6 +163,7 @@ void ClDevice::wait_idle(const char* what) {
 
 void ClDevice::upload(Buffer& dst, size_t off, const void* src, size_t n) {
   if (n == 0) return;
+  if (auto* s = as_segmented(dst)) return upload_segments(*this, *s, off, src, n);
   check_range(dst, off, n, "upload");
   wait_idle("upload");
   // Blocking: the caller may free `src` as soon as we return.
@@ -167,6 +173,7 @@ void ClDevice::upload(Buffer& dst, size_t off, const void* src, size_t n) {
 
 void ClDevice::download(Buffer& src, size_t off, void* dst, size_t n) {
   if (n == 0) return;
+  if (auto* s = as_segmented(src)) return download_segments(*this, *s, off, dst, n);
   check_range(src, off, n, "download");
   wait_idle("download");
   cl_check(clEnqueueReadBuffer(queue_, mem_of_buffer(src, id()), CL_TRUE, off, n, dst, 0, nullptr, nullptr),
@@ -175,6 +182,7 @@ void ClDevice::download(Buffer& src, size_t off, void* dst, size_t n) {
 
 void ClDevice::copy(Buffer& src, size_t so, Buffer& dst, size_t doff, size_t n) {
   if (n == 0) return;
+  if (as_segmented(src) || as_segmented(dst)) return copy_segments(*this, src, so, dst, doff, n);
   check_range(src, so, n, "copy source");
   check_range(dst, doff, n, "copy destination");
   cl_mem s = mem_of_buffer(src, id()), d = mem_of_buffer(dst, id());
@@ -197,6 +205,7 @@ void ClDevice::copy(Buffer& src, size_t so, Buffer& dst, size_t doff, size_t n) 
 void ClDevice::fill(Buffer& dst, size_t off, size_t n, uint32_t pattern) {
   TESSERA_CHECK(n % 4 == 0, "{}: fill of {} bytes is not a multiple of 4", id(), n);
   if (n == 0) return;
+  if (auto* s = as_segmented(dst)) return fill_segments(*this, *s, off, n, pattern);
   check_range(dst, off, n, "fill");
   cl_mem m = mem_of_buffer(dst, id());
   if (off % 4 == 0) {
@@ -233,6 +242,10 @@ const ClDevice& as_cl(const Device& d) {
 
 cl_mem mem_of(const Tensor& t) {
   auto* cb = dynamic_cast<ClBuffer*>(&t.buffer());
+  TESSERA_CHECK(cb || !as_segmented(t.buffer()),
+                "tensor {} lies in a buffer split into segments (larger than one allocation); only ops that can "
+                "run in row windows take such tensors",
+                t.desc());
   TESSERA_CHECK(cb, "tensor {} is not on an OpenCL device", t.desc());
   return cb->mem();
 }

@@ -101,5 +101,7 @@ ClDevice& as_cl(Device& d);
 const ClDevice& as_cl(const Device& d);
 // The cl_mem behind a tensor on an OpenCL device.
 cl_mem mem_of(const Tensor& t);
+// The cl_mem of a buffer of this backend (Error for a segmented or foreign one).
+cl_mem mem_of_buffer(Buffer& b, const std::string& dev_id);
 
 }  // namespace tessera::opencl

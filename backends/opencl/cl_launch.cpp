@@ -98,7 +98,7 @@ size_t row_local(const Launch& l, uint64_t len, size_t cap) {
 TempBuffer temp_buffer(ClDevice& dev, size_t bytes) {
   TempBuffer t;
   t.buf = dev.allocate(std::max<size_t>(bytes, 4));
-  t.mem = static_cast<ClBuffer&>(*t.buf).mem();
+  t.mem = mem_of_buffer(*t.buf, dev.id());
   return t;
 }
 

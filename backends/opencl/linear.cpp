@@ -88,7 +88,7 @@ F32Operand as_f32(ClDevice& dev, const Tensor& t) {
     return r;
   }
   r.tmp = dev.allocate(size_t(t.numel()) * 4);
-  r.mem = static_cast<ClBuffer&>(*r.tmp).mem();
+  r.mem = mem_of_buffer(*r.tmp, dev.id());
   enqueue_cast(dev, mem_of(t), elem_offset(t), t.dtype(), r.mem, 0, DType::f32, uint64_t(t.numel()));
   return r;
 }
@@ -113,7 +113,7 @@ void linear(Device& d, OpArgs& a) {
     c.offset = elem_offset(y);
   } else {
     c.tmp = dev.allocate(size_t(M * N) * 4);
-    c.mem = static_cast<ClBuffer&>(*c.tmp).mem();
+    c.mem = mem_of_buffer(*c.tmp, dev.id());
   }
 
   if (has_bias) {

@@ -1,4 +1,5 @@
 #include "backends/vulkan/vk_context.hpp"
+#include "core/split_dispatch.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -224,6 +225,13 @@ std::unique_ptr<Context> create_context(VkPhysicalDevice pd, int index) {
     *tail = &pamd;
     tail = &pamd.pNext;
   }
+  // maxBufferSize (Vulkan 1.3 / VK_KHR_maintenance4): the largest VkBuffer.
+  VkPhysicalDeviceMaintenance4Properties pm4{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES};
+  const bool has_m4 = C.props.apiVersion >= VK_API_VERSION_1_3 || has_ext("VK_KHR_maintenance4");
+  if (has_m4) {
+    *tail = &pm4;
+    tail = &pm4.pNext;
+  }
   vkGetPhysicalDeviceProperties2(pd, &p2);
 
   // Features.
@@ -253,8 +261,11 @@ std::unique_ptr<Context> create_context(VkPhysicalDevice pd, int index) {
 
   // Limits.
   const auto& L = C.props.limits;
-  C.max_storage_range = L.maxStorageBufferRange;
-  C.max_alloc = p11.maxMemoryAllocationSize ? p11.maxMemoryAllocationSize : (uint64_t(1) << 31);
+  // TESSERA_LIMIT_* lower both for tests of the window and segment paths (core/split_dispatch.hpp).
+  C.max_storage_range = debug_limit("TESSERA_LIMIT_BINDING_BYTES", L.maxStorageBufferRange);
+  uint64_t alloc = p11.maxMemoryAllocationSize ? p11.maxMemoryAllocationSize : (uint64_t(1) << 31);
+  if (has_m4 && pm4.maxBufferSize) alloc = std::min<uint64_t>(alloc, pm4.maxBufferSize);
+  C.max_alloc = debug_limit("TESSERA_LIMIT_ALLOC_BYTES", alloc);
   C.storage_align = std::max<uint64_t>(L.minStorageBufferOffsetAlignment, 4);
   C.atom_size = std::max<uint64_t>(L.nonCoherentAtomSize, 1);
   for (int i = 0; i < 3; ++i) C.max_groups[i] = L.maxComputeWorkGroupCount[i];
@@ -358,7 +369,8 @@ std::unique_ptr<Context> create_context(VkPhysicalDevice pd, int index) {
     if (C.mem.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) heap = std::max(heap, C.mem.memoryHeaps[i].size);
   I.memory_bytes = heap;
   // The largest tensor a kernel can use: one storage-buffer binding.
-  I.max_alloc_bytes = std::min<uint64_t>(C.max_alloc, C.max_storage_range);
+  I.max_alloc_bytes = C.max_alloc;
+  I.max_binding_bytes = C.max_storage_range;
   I.fp16 = C.float16 && C.storage16;
   I.bf16 = ext_bf16;
   I.int64 = C.int64;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "core/error.hpp"
+#include "core/segmented_buffer.hpp"
 #include "core/log.hpp"
 
 namespace tessera::vk {
@@ -24,7 +25,17 @@ VulkanDevice::~VulkanDevice() {
 
 VulkanDevice& as_vulkan(Device& d) { return static_cast<VulkanDevice&>(d); }
 
-const std::shared_ptr<BufferObj>& buffer_obj(const Buffer& b) { return static_cast<const VulkanBuffer&>(b).obj(); }
+const std::shared_ptr<BufferObj>& buffer_obj(const Buffer& b) {
+  auto* vb = dynamic_cast<const VulkanBuffer*>(&b);
+  if (!vb) {
+    TESSERA_CHECK(!as_segmented(b),
+                  "vulkan: a kernel was handed a tensor of {:.1f} MiB split into segments (larger than one "
+                  "allocation); only ops that can run in row windows take such tensors",
+                  b.size() / 1048576.0);
+    fail("vulkan: buffer does not belong to the Vulkan backend");
+  }
+  return vb->obj();
+}
 
 std::unique_ptr<Buffer> VulkanDevice::raw_alloc(size_t bytes) {
   auto l = lock();
@@ -32,22 +43,26 @@ std::unique_ptr<Buffer> VulkanDevice::raw_alloc(size_t bytes) {
 }
 
 void VulkanDevice::upload(Buffer& dst, size_t off, const void* src, size_t n) {
+  if (auto* s = as_segmented(dst)) return upload_segments(*this, *s, off, src, n);
   auto l = lock();
   stream_->upload(buffer_obj(dst), off, src, n);
 }
 
 void VulkanDevice::download(Buffer& src, size_t off, void* dst, size_t n) {
+  if (auto* s = as_segmented(src)) return download_segments(*this, *s, off, dst, n);
   auto l = lock();
   stream_->download(buffer_obj(src), off, dst, n);
 }
 
 void VulkanDevice::copy(Buffer& src, size_t so, Buffer& dst, size_t doff, size_t n) {
+  if (as_segmented(src) || as_segmented(dst)) return copy_segments(*this, src, so, dst, doff, n);
   auto l = lock();
   stream_->copy(buffer_obj(src), so, buffer_obj(dst), doff, n);
   stream_->end_op();
 }
 
 void VulkanDevice::fill(Buffer& dst, size_t off, size_t n, uint32_t pattern) {
+  if (auto* s = as_segmented(dst)) return fill_segments(*this, *s, off, n, pattern);
   auto l = lock();
   stream_->fill(buffer_obj(dst), off, n, pattern);
   stream_->end_op();

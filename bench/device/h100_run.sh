@@ -3,8 +3,14 @@
 # parity suite on the GPU's OpenCL and Vulkan devices (normal + scale cases),
 # then GEMM and SDPA benchmarks beside PyTorch on the same GPU.
 # Usage (device command): source bench/device/setup.sh; bash bench/device/h100_run.sh [parts]
-# parts: any of devices,tests,scale,gemm,sdpa,torch,tune,geo (default: all but tune). Logs go to $OUT.
+# parts: any of devices,tests,scale,gemm,sdpa,torch,tune,geo,large,clsweep,sdpasweep
+# (default: all but tune, large and the sweeps). Logs go to $OUT.
 # tune: CLBlast's Xgemm tuner on the GPU's OpenCL device, then the f32 GEMM again.
+# large: tensors above 2^31 elements / 4 GiB (LargeTensor.*) and the row-window
+#        tests under tiny forced limits (SplitLimits.*), OpenCL and Vulkan.
+# clsweep: f32 GEMM 4096^3 on OpenCL with each Xgemm parameter set of
+#        bench/device/clblast_candidates.txt (TESSERA_CLBLAST_XGEMM).
+# sdpasweep: Vulkan sdpa coopmat variants (TESSERA_VK_SDPA_CM) at 32k tokens.
 set -uo pipefail
 OUT=${OUT:-/tmp/tessera-out}
 mkdir -p "$OUT"
@@ -55,4 +61,30 @@ fi
 if has geo; then
   $T bench raster --backends cpu,$GPU_OCL,$GPU_VK --sizes 4096 --triangles 1000000 2>&1 | tail -n 6
   if $T --help 2>&1 | grep -q "bench bvh"; then $T bench bvh --backends cpu,$GPU_OCL,$GPU_VK 2>&1 | tail -n 10; fi
+fi
+if has large; then
+  for b in opencl vulkan; do
+    TESSERA_TEST_BACKENDS=$b TESSERA_LIMIT_ALLOC_BYTES=64K TESSERA_LIMIT_BINDING_BYTES=16K .device/tessera_tests \
+      --gtest_brief=1 --gtest_filter='SplitLimits.*' 2>&1 | tee "$OUT/split_$b.log" | tail -n 4
+  done
+  TESSERA_TEST_SCALE=1 TESSERA_TEST_BACKENDS=opencl,vulkan timeout ${LARGE_TIMEOUT:-400} stdbuf -oL .device/tessera_tests \
+    --gtest_filter='LargeTensor.*' 2>&1 | tee "$OUT/large.log" | grep -E "^  |FAILED|PASSED|OK \]|Failure|rror"
+fi
+if has clsweep; then
+  while read -r params; do
+    case "$params" in ''|'#'*) continue ;; esac
+    r=$(TESSERA_CLBLAST_XGEMM="$params" timeout 60 $T bench gemm --backends $GPU_OCL --dtypes f32 --sizes 4096 2>&1 |
+        grep -E "^opencl.*4096x4096x4096" | tail -n 1)
+    echo "${r:-FAILED} | $params" | tee -a "$OUT/clsweep.txt"
+  done < bench/device/clblast_candidates.txt
+fi
+if has sdpasweep; then
+  for v in ${SDPA_VARIANTS:-k32w8_db k32w6_db k64w6 k64w8}; do
+    for hd in 128 64; do
+      heads=$([ $hd = 128 ] && echo 12 || echo 16)
+      r=$(TESSERA_VK_SDPA_CM=$v timeout 120 $T bench sdpa --backends $GPU_VK --dtypes f16 --tokens 32768 \
+          --heads $heads --head-dims $hd 2>&1 | grep -E "^vulkan" | tail -n 1)
+      echo "$v hd$hd: ${r:-FAILED}" | tee -a "$OUT/sdpasweep.txt"
+    done
+  done
 fi
