@@ -152,121 +152,131 @@ bool has_memory(Device* d, uint64_t bytes) {
 uint16_t xval(uint64_t i) { return f32_to_f16(float(int64_t(i % 2039) - 1019) * 0.5f); }
 uint16_t yval(uint64_t i) { return f32_to_f16(float(int64_t((i * 7) % 1021) - 510) * 0.25f); }
 
-TEST(LargeTensor, AddOver2GElements) {
-  if (!test::scale_enabled()) GTEST_SKIP() << "scale label (TESSERA_TEST_SCALE=1)";
-  const uint64_t n = (uint64_t(1) << 31) + 4099;  // 4 GiB + 8 KiB of f16: past NVIDIA's binding too
-  int ran = 0;
-  for (Device* dev : test::test_devices()) {
-    if (!has_memory(dev, 48ull << 30)) {
-      std::printf("  %s: skipped (needs a device with 48 GiB)\n", dev->id().c_str());
-      continue;
-    }
-    std::vector<uint16_t> x(n), y(n);
-    for (uint64_t i = 0; i < n; ++i) x[i] = xval(i), y[i] = yval(i);
-    Tensor tx = Tensor::from_host(x.data(), {int64_t(n)}, DType::f16, *dev);
-    Tensor ty = Tensor::from_host(y.data(), {int64_t(n)}, DType::f16, *dev);
-    const uint64_t w0 = windowed_dispatch_count();
-    Tensor out = Tensor::empty({int64_t(n)}, DType::f16, *dev);
-    dev->fill(out.buffer(), out.offset_bytes(), out.nbytes(), 0x7e007e00u);  // NaN poison
-    OpArgs a;
-    a.in = {tx, ty};
-    a.out = {out};
-    OpRegistry::get().dispatch("add", a);
-    auto got = out.to_vector<uint16_t>();
-    uint64_t bad = 0, first_bad = 0;
-    for (uint64_t i = 0; i < n; ++i) {
-      const uint16_t want = f32_to_f16(f16_to_f32(x[i]) + f16_to_f32(y[i]));
-      if (got[i] != want && bad++ == 0) first_bad = i;
-    }
-    EXPECT_EQ(bad, 0u) << dev->id() << ": first wrong element " << first_bad;
-    std::printf("  %s: add of %llu f16 elements, %llu row windows, %llu wrong\n", dev->id().c_str(),
-                (unsigned long long)n, (unsigned long long)(windowed_dispatch_count() - w0),
-                (unsigned long long)bad);
-    ++ran;
+// Every element of a + b for f16 tensors of n elements on one device.
+void add_over_2g(Device* dev, uint64_t n) {
+  std::vector<uint16_t> x(n), y(n);
+  for (uint64_t i = 0; i < n; ++i) x[i] = xval(i), y[i] = yval(i);
+  Tensor tx = Tensor::from_host(x.data(), {int64_t(n)}, DType::f16, *dev);
+  Tensor ty = Tensor::from_host(y.data(), {int64_t(n)}, DType::f16, *dev);
+  const uint64_t w0 = windowed_dispatch_count();
+  Tensor out = Tensor::empty({int64_t(n)}, DType::f16, *dev);
+  dev->fill(out.buffer(), out.offset_bytes(), (out.nbytes() + 3) & ~size_t(3), 0x7e007e00u);  // NaN poison
+  OpArgs a;
+  a.in = {tx, ty};
+  a.out = {out};
+  OpRegistry::get().dispatch("add", a);
+  auto got = out.to_vector<uint16_t>();
+  uint64_t bad = 0, first_bad = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint16_t want = f32_to_f16(f16_to_f32(x[i]) + f16_to_f32(y[i]));
+    if (got[i] != want && bad++ == 0) first_bad = i;
   }
-  if (!ran) GTEST_SKIP() << "no device with 48 GiB";
+  EXPECT_EQ(bad, 0u) << dev->id() << ": first wrong element " << first_bad;
+  std::printf("  %s: add of %llu f16 elements, %llu row windows, %llu wrong\n", dev->id().c_str(),
+              (unsigned long long)n, (unsigned long long)(windowed_dispatch_count() - w0),
+              (unsigned long long)bad);
 }
 
 // Sampled rows of y = x·wᵀ and of cross-attention where x / q hold > 2^31 elements.
-TEST(LargeTensor, LinearAndSdpaOver2GElements) {
+void linear_sdpa_over_2g(Device* dev) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<float> U(-1, 1);
+  // linear: x [M, 512] f16, M * 512 > 2^31.
+  const int64_t M = (int64_t(1) << 22) + 5, K = 512, N = 64;
+  std::vector<uint16_t> x(size_t(M * K)), w(size_t(N * K));
+  for (auto& v : x) v = f32_to_f16(U(rng));
+  for (auto& v : w) v = f32_to_f16(U(rng));
+  Tensor tx = Tensor::from_host(x.data(), {M, K}, DType::f16, *dev);
+  Tensor tw = Tensor::from_host(w.data(), {N, K}, DType::f16, *dev);
+  Tensor ty = ops::linear(tx, tw, nullptr, DType::f32);
+  auto y = ty.to_vector<float>();
+  double err = 0, ref2 = 0;
+  int64_t nonfinite = 0;
+  for (float v : y) nonfinite += !std::isfinite(v);
+  for (int64_t r : {int64_t(0), int64_t(1) << 21, M / 2 + 3, M - 2, M - 1})
+    for (int64_t j = 0; j < N; ++j) {
+      double s = 0;
+      for (int64_t k = 0; k < K; ++k)
+        s += double(f16_to_f32(x[size_t(r * K + k)])) * double(f16_to_f32(w[size_t(j * K + k)]));
+      err += (y[size_t(r * N + j)] - s) * (y[size_t(r * N + j)] - s);
+      ref2 += s * s;
+    }
+  EXPECT_EQ(nonfinite, 0) << dev->id();
+  EXPECT_LT(err / ref2, 1e-6) << dev->id() << " linear sampled-row NMSE";
+  std::printf("  %s: linear x [%lld, %lld] f16: sampled NMSE %.2e\n", dev->id().c_str(), (long long)M,
+              (long long)K, err / ref2);
+  x.clear();
+  x.shrink_to_fit();
+  tx = Tensor();
+  ty = Tensor();
+
+  // sdpa: q [1, Nq, 16, 64] f16 with Nq * 1024 > 2^31, k/v [1, 96, 16, 64].
+  const int64_t Nq = (int64_t(1) << 21) + 3, Nk = 96, H = 16, D = 64;
+  std::vector<uint16_t> q(size_t(Nq * H * D)), k(size_t(Nk * H * D)), v(size_t(Nk * H * D));
+  for (auto& e : q) e = f32_to_f16(U(rng) * 2);
+  for (auto& e : k) e = f32_to_f16(U(rng) * 2);
+  for (auto& e : v) e = f32_to_f16(U(rng));
+  Tensor tq = Tensor::from_host(q.data(), {1, Nq, H, D}, DType::f16, *dev);
+  Tensor tk = Tensor::from_host(k.data(), {1, Nk, H, D}, DType::f16, *dev);
+  Tensor tv = Tensor::from_host(v.data(), {1, Nk, H, D}, DType::f16, *dev);
+  Tensor to = ops::sdpa(tq, tk, tv);
+  auto o = to.to_vector<uint16_t>();
+  nonfinite = 0;
+  for (uint16_t e : o) nonfinite += !std::isfinite(f16_to_f32(e));
+  err = ref2 = 0;
+  const double sc = 1.0 / std::sqrt(double(D));
+  for (int64_t r : {int64_t(0), int64_t(1) << 20, Nq - 1})
+    for (int64_t h = 0; h < H; ++h) {
+      std::vector<double> s(static_cast<size_t>(Nk));
+      double mx = -1e300, l = 0;
+      for (int64_t j = 0; j < Nk; ++j) {
+        double d = 0;
+        for (int64_t c = 0; c < D; ++c)
+          d += double(f16_to_f32(q[size_t(((r * H) + h) * D + c)])) * f16_to_f32(k[size_t(((j * H) + h) * D + c)]);
+        s[size_t(j)] = d * sc;
+        mx = std::max(mx, s[size_t(j)]);
+      }
+      for (auto& e : s) l += (e = std::exp(e - mx));
+      for (int64_t c = 0; c < D; ++c) {
+        double acc = 0;
+        for (int64_t j = 0; j < Nk; ++j) acc += s[size_t(j)] * f16_to_f32(v[size_t(((j * H) + h) * D + c)]);
+        acc /= l;
+        const double g = f16_to_f32(o[size_t(((r * H) + h) * D + c)]);
+        err += (g - acc) * (g - acc);
+        ref2 += acc * acc;
+      }
+    }
+  EXPECT_EQ(nonfinite, 0) << dev->id();
+  EXPECT_LT(err / ref2, 1e-5) << dev->id() << " sdpa sampled-row NMSE";
+  std::printf("  %s: sdpa q [1, %lld, %lld, %lld] f16: sampled NMSE %.2e\n", dev->id().c_str(), (long long)Nq,
+              (long long)H, (long long)D, err / ref2);
+}
+
+// Runs check(dev) on every device with the memory for it; one device's failure does not hide the others'.
+template <typename F>
+void on_large_devices(F check) {
   if (!test::scale_enabled()) GTEST_SKIP() << "scale label (TESSERA_TEST_SCALE=1)";
   int ran = 0;
   for (Device* dev : test::test_devices()) {
-    if (!has_memory(dev, 48ull << 30)) continue;
-    std::mt19937_64 rng(5);
-    std::uniform_real_distribution<float> U(-1, 1);
-    // linear: x [M, 512] f16, M * 512 > 2^31.
-    const int64_t M = (int64_t(1) << 22) + 5, K = 512, N = 64;
-    std::vector<uint16_t> x(size_t(M * K)), w(size_t(N * K));
-    for (auto& v : x) v = f32_to_f16(U(rng));
-    for (auto& v : w) v = f32_to_f16(U(rng));
-    Tensor tx = Tensor::from_host(x.data(), {M, K}, DType::f16, *dev);
-    Tensor tw = Tensor::from_host(w.data(), {N, K}, DType::f16, *dev);
-    Tensor ty = ops::linear(tx, tw, nullptr, DType::f32);
-    auto y = ty.to_vector<float>();
-    double err = 0, ref2 = 0;
-    int64_t nonfinite = 0;
-    for (float v : y) nonfinite += !std::isfinite(v);
-    for (int64_t r : {int64_t(0), int64_t(1) << 21, M / 2 + 3, M - 2, M - 1})
-      for (int64_t j = 0; j < N; ++j) {
-        double s = 0;
-        for (int64_t k = 0; k < K; ++k)
-          s += double(f16_to_f32(x[size_t(r * K + k)])) * double(f16_to_f32(w[size_t(j * K + k)]));
-        err += (y[size_t(r * N + j)] - s) * (y[size_t(r * N + j)] - s);
-        ref2 += s * s;
-      }
-    EXPECT_EQ(nonfinite, 0) << dev->id();
-    EXPECT_LT(err / ref2, 1e-6) << dev->id() << " linear sampled-row NMSE";
-    std::printf("  %s: linear x [%lld, %lld] f16: sampled NMSE %.2e\n", dev->id().c_str(), (long long)M,
-                (long long)K, err / ref2);
-    x.clear();
-    x.shrink_to_fit();
-    tx = Tensor();
-    ty = Tensor();
-
-    // sdpa: q [1, Nq, 16, 64] f16 with Nq * 1024 > 2^31, k/v [1, 96, 16, 64].
-    const int64_t Nq = (int64_t(1) << 21) + 3, Nk = 96, H = 16, D = 64;
-    std::vector<uint16_t> q(size_t(Nq * H * D)), k(size_t(Nk * H * D)), v(size_t(Nk * H * D));
-    for (auto& e : q) e = f32_to_f16(U(rng) * 2);
-    for (auto& e : k) e = f32_to_f16(U(rng) * 2);
-    for (auto& e : v) e = f32_to_f16(U(rng));
-    Tensor tq = Tensor::from_host(q.data(), {1, Nq, H, D}, DType::f16, *dev);
-    Tensor tk = Tensor::from_host(k.data(), {1, Nk, H, D}, DType::f16, *dev);
-    Tensor tv = Tensor::from_host(v.data(), {1, Nk, H, D}, DType::f16, *dev);
-    Tensor to = ops::sdpa(tq, tk, tv);
-    auto o = to.to_vector<uint16_t>();
-    nonfinite = 0;
-    for (uint16_t e : o) nonfinite += !std::isfinite(f16_to_f32(e));
-    err = ref2 = 0;
-    const double sc = 1.0 / std::sqrt(double(D));
-    for (int64_t r : {int64_t(0), int64_t(1) << 20, Nq - 1})
-      for (int64_t h = 0; h < H; ++h) {
-        std::vector<double> s(static_cast<size_t>(Nk));
-        double mx = -1e300, l = 0;
-        for (int64_t j = 0; j < Nk; ++j) {
-          double d = 0;
-          for (int64_t c = 0; c < D; ++c)
-            d += double(f16_to_f32(q[size_t(((r * H) + h) * D + c)])) * f16_to_f32(k[size_t(((j * H) + h) * D + c)]);
-          s[size_t(j)] = d * sc;
-          mx = std::max(mx, s[size_t(j)]);
-        }
-        for (auto& e : s) l += (e = std::exp(e - mx));
-        for (int64_t c = 0; c < D; ++c) {
-          double acc = 0;
-          for (int64_t j = 0; j < Nk; ++j) acc += s[size_t(j)] * f16_to_f32(v[size_t(((j * H) + h) * D + c)]);
-          acc /= l;
-          const double g = f16_to_f32(o[size_t(((r * H) + h) * D + c)]);
-          err += (g - acc) * (g - acc);
-          ref2 += acc * acc;
-        }
-      }
-    EXPECT_EQ(nonfinite, 0) << dev->id();
-    EXPECT_LT(err / ref2, 1e-5) << dev->id() << " sdpa sampled-row NMSE";
-    std::printf("  %s: sdpa q [1, %lld, %lld, %lld] f16: sampled NMSE %.2e\n", dev->id().c_str(), (long long)Nq,
-                (long long)H, (long long)D, err / ref2);
+    if (!has_memory(dev, 48ull << 30)) {
+      std::printf("  %s: skipped (needs a GPU with 48 GiB)\n", dev->id().c_str());
+      continue;
+    }
+    try {
+      check(dev);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << dev->id() << ": " << e.what();
+    }
     ++ran;
   }
-  if (!ran) GTEST_SKIP() << "no device with 48 GiB";
+  if (!ran) GTEST_SKIP() << "no GPU with 48 GiB";
 }
+
+TEST(LargeTensor, AddOver2GElements) {
+  // 4 GiB + 8 KiB of f16: past 2^31 elements and past NVIDIA's 4 GiB binding.
+  on_large_devices([](Device* dev) { add_over_2g(dev, (uint64_t(1) << 31) + 4099); });
+}
+
+TEST(LargeTensor, LinearAndSdpaOver2GElements) { on_large_devices(linear_sdpa_over_2g); }
 
 }  // namespace

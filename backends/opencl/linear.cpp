@@ -106,6 +106,29 @@ void linear(Device& d, OpArgs& a) {
   const uint64_t N = uint64_t(w.shape()[0]), K = uint64_t(w.shape()[1]);
   if (M == 0 || N == 0) return;
 
+  // CLBlast's kernels index with 32-bit ints (offsets included): a GEMM whose
+  // x or y reaches 2^31 elements (f16 x of [4M, 512], found on the H100 as
+  // CL error -9999) runs in row blocks through temporaries at offset 0.
+  const uint64_t kIntLimit = uint64_t(1) << 31;
+  TESSERA_CHECK(N * K < kIntLimit, "op 'linear' on {}: w [{}, {}] reaches 2^31 elements, beyond CLBlast's 32-bit "
+                "indexing", dev.id(), N, K);
+  if (elem_offset(x) + M * K >= kIntLimit || elem_offset(y) + M * N >= kIntLimit) {
+    const uint64_t rows = std::max<uint64_t>(1, (uint64_t(1) << 28) / std::max<uint64_t>({K, N, 1}));
+    const size_t xs = dtype_size(x.dtype()), ys = dtype_size(y.dtype());
+    for (uint64_t m0 = 0; m0 < M; m0 += rows) {
+      const uint64_t mb = std::min(rows, M - m0);
+      OpArgs sub;
+      sub.attrs = a.attrs;
+      sub.in = a.in;
+      sub.in[0] = Tensor::empty({int64_t(mb), int64_t(K)}, x.dtype(), dev);
+      if (K) dev.copy(x.buffer(), x.offset_bytes() + m0 * K * xs, sub.in[0].buffer(), 0, mb * K * xs);
+      sub.out = {Tensor::empty({int64_t(mb), int64_t(N)}, y.dtype(), dev)};
+      linear(d, sub);
+      dev.copy(sub.out[0].buffer(), 0, y.buffer(), y.offset_bytes() + m0 * N * ys, mb * N * ys);
+    }
+    return;
+  }
+
   // f32 result: y itself, or a temporary rounded into y at the end.
   F32Operand c;
   if (y.dtype() == DType::f32) {
