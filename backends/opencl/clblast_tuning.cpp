@@ -34,9 +34,13 @@ struct TableEntry {
   const char* device_substring;  // matched against the OpenCL device name
   const char* xgemm;             // "MWG=..,NWG=..,..." for single precision
 };
-// Measured with `tessera tune clblast` (CLBlast TuneXgemm<float>) on the lent machines.
+// Measured on the lent machines (`tessera tune clblast`, or a sweep of candidate sets).
+// H100: the best of bench/device/clblast_candidates.txt (h100_run.sh clsweep,
+// 2026-11-23): 36.7 TFLOP/s at 4096^3 f32 against 19.7 with CLBlast's
+// NVIDIA defaults: 128x128 tiles, 128 threads of 8x16 results, k steps of 16.
 const TableEntry kTable[] = {
-    {"H100", nullptr},
+    {"H100", "GEMMK=0,KREG=1,KWG=16,KWI=2,MDIMA=16,MDIMC=16,MWG=128,NDIMB=8,NDIMC=8,NWG=128,SA=1,SB=1,STRM=1,STRN=1,"
+             "VWM=4,VWN=8"},
 };
 
 Params parse(const std::string& s) {
