@@ -94,19 +94,26 @@ std::vector<Tensor> OpRegistry::call(const std::string& name, std::vector<Tensor
   return std::move(args.out);
 }
 
-std::string OpRegistry::supports(const std::string& op, const Device& dev, const OpArgs& args) const {
+std::string OpRegistry::kernel_supports(const std::string& op, const Device& dev, const OpArgs& args) const {
   auto it = kernels_.find(op);
   if (it == kernels_.end() || !it->second.count(dev.backend()))
     return fmt::format("op '{}' has no kernel on backend '{}'", op, dev.backend());
   auto& k = it->second.at(dev.backend());
+  return k.supports ? k.supports(dev, args) : "";
+}
+
+// Why an op without a declared split cannot take tensors beyond the device's limits.
+static std::string no_windows_reason(const std::string& op, const Device& dev) {
+  return fmt::format("a tensor is larger than one kernel binding ({}) or one allocation ({}) on {}, and '{}' cannot "
+                     "run in row windows; use smaller tensors",
+                     human_bytes(dev.info().max_binding_bytes), human_bytes(dev.info().max_alloc_bytes), dev.id(), op);
+}
+
+std::string OpRegistry::supports(const std::string& op, const Device& dev, const OpArgs& args) const {
   // Tensors beyond one binding / allocation run in row windows when the op
   // splits; the kernel's predicate then judges each window in dispatch().
-  if (needs_windows(dev, args))
-    return split(op) ? "" : fmt::format("op '{}' cannot run in row windows, and a tensor exceeds one kernel binding "
-                                        "({}) or allocation ({}) on {}",
-                                        op, human_bytes(dev.info().max_binding_bytes),
-                                        human_bytes(dev.info().max_alloc_bytes), dev.id());
-  return k.supports ? k.supports(dev, args) : "";
+  if (has_kernel(op, dev.backend()) && needs_windows(dev, args)) return split(op) ? "" : no_windows_reason(op, dev);
+  return kernel_supports(op, dev, args);
 }
 
 static std::string args_desc(const OpArgs& a) {
@@ -131,19 +138,17 @@ void OpRegistry::dispatch(const std::string& name, OpArgs& args) {
   if (all_empty) return;
   if (needs_windows(dev, args)) {
     const SplitFn* sp = split(name);
-    TESSERA_CHECK(sp != nullptr,
-                  "op '{}' on {} ({}): a tensor of ({}) is larger than one kernel binding ({}) or one "
-                  "allocation ({}), and '{}' cannot run in row windows; use smaller tensors",
-                  name, dev.id(), dev.info().name, args_desc(args), human_bytes(dev.info().max_binding_bytes),
-                  human_bytes(dev.info().max_alloc_bytes), name);
+    TESSERA_CHECK(sp != nullptr, "op '{}' on {} ({}) for ({}): {}", name, dev.id(), dev.info().name,
+                  args_desc(args), no_windows_reason(name, dev));
     run_in_windows(name, *sp, dev, args, [&](OpArgs& w) { dispatch_one(name, dev, w); });
     return;
   }
   dispatch_one(name, dev, args);
 }
 
+// Runs one call whose tensors fit the device (dispatch() windows the others).
 void OpRegistry::dispatch_one(const std::string& name, Device& dev, OpArgs& args) {
-  std::string why = supports(name, dev, args);
+  std::string why = kernel_supports(name, dev, args);
   if (why.empty()) {
     kernels_.at(name).at(dev.backend()).fn(dev, args);
     return;
@@ -158,7 +163,7 @@ void OpRegistry::dispatch_one(const std::string& name, Device& dev, OpArgs& args
   c.attrs = args.attrs;
   for (auto& t : args.in) c.in.push_back(t.defined() ? t.to(cpu) : t);
   for (auto& t : args.out) c.out.push_back(Tensor::empty(t.shape(), t.dtype(), cpu));
-  std::string why_cpu = supports(name, cpu, c);
+  std::string why_cpu = kernel_supports(name, cpu, c);
   TESSERA_CHECK(why_cpu.empty(), "op '{}' unsupported on {} ({}) and on the CPU fallback ({})", name, dev.id(), why,
                 why_cpu);
   warn_once("fallback:" + name + ":" + dev.backend(),

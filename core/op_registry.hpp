@@ -110,7 +110,8 @@ class OpRegistry {
   std::vector<Tensor> call(const std::string& op, std::vector<Tensor> in, const Attrs& attrs = {});
   // Dispatch with outputs already allocated.
   void dispatch(const std::string& op, OpArgs& args);
-  // Run the kernel of `backend` (which must be the args' device backend) bypassing fallback.
+  // "" when dispatch() can run these args on `dev` without the fallback (the
+  // kernel's predicate, or a declared split for tensors beyond the limits), else why not.
   std::string supports(const std::string& op, const Device& dev, const OpArgs& args) const;
 
   // Declares how `op` splits into row windows (see core/split_dispatch.hpp).
@@ -130,6 +131,8 @@ class OpRegistry {
   std::map<std::string, std::map<std::string, Kernel>> kernels_;  // op -> backend -> kernel
   std::map<std::string, SplitFn> splits_;
   void dispatch_one(const std::string& op, Device& dev, OpArgs& args);
+  // The backend kernel's own predicate (supports() adds the row-window rule).
+  std::string kernel_supports(const std::string& op, const Device& dev, const OpArgs& args) const;
   FallbackPolicy fallback_ = FallbackPolicy::error;
 };
 

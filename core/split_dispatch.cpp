@@ -66,7 +66,8 @@ uint64_t debug_limit(const char* name, uint64_t driver) {
 bool needs_windows(const Device& dev, const OpArgs& args) {
   for (auto* list : {&args.in, &args.out})
     for (auto& t : *list)
-      if (t.defined() && (too_big(dev, t) || as_segmented(t.buffer()))) return true;
+      // A segmented tensor needs a window even when it fits one binding: kernels never see segments.
+      if (t.defined() && (t.nbytes() > binding_budget(dev) || as_segmented(t.buffer()))) return true;
   return false;
 }
 
@@ -87,6 +88,7 @@ void run_in_windows(const std::string& op, const SplitFn& split, Device& dev, Op
   const uint64_t budget = binding_budget(dev);
   int64_t extent = -1;
   uint64_t max_rows = UINT64_MAX;
+  std::vector<uint64_t> row(dims.size(), 0);  // bytes per row of each cut tensor (0: read whole)
   for (size_t i = 0; i < dims.size(); ++i) {
     const Tensor& t = tensor(i);
     if (!t.defined()) continue;
@@ -108,10 +110,11 @@ void run_in_windows(const std::string& op, const SplitFn& split, Device& dev, Op
     TESSERA_CHECK(t.shape()[d] == extent, "op '{}': {} {} is cut along dim {} of extent {}, others of extent {}", op,
                   where(i), t.desc(), d, t.shape()[d], extent);
     if (extent == 0) continue;
-    const uint64_t row = t.nbytes() / uint64_t(extent);
-    TESSERA_CHECK(row <= budget, "op '{}' on {}: one row of {} {} ({} bytes) exceeds one kernel binding ({} bytes)",
-                  op, dev.id(), where(i), t.desc(), row, budget);
-    if (row > 0) max_rows = std::min<uint64_t>(max_rows, budget / row);
+    row[i] = t.nbytes() / uint64_t(extent);
+    TESSERA_CHECK(row[i] <= budget,
+                  "op '{}' on {}: one row of {} {} ({} bytes) exceeds one kernel binding ({} bytes)", op, dev.id(),
+                  where(i), t.desc(), row[i], budget);
+    if (row[i] > 0) max_rows = std::min<uint64_t>(max_rows, budget / row[i]);
   }
   TESSERA_CHECK(extent >= 0, "op '{}': split cuts no tensor", op);
   uint64_t windows = 0;
@@ -120,14 +123,12 @@ void run_in_windows(const std::string& op, const SplitFn& split, Device& dev, Op
     // Stop at the next segment boundary of every cut tensor.
     for (size_t i = 0; i < dims.size(); ++i) {
       const Tensor& t = tensor(i);
-      if (!t.defined() || dims[i] < 0) continue;
+      if (row[i] == 0) continue;
       auto* s = as_segmented(t.buffer());
       if (!s) continue;
-      const uint64_t row = t.nbytes() / uint64_t(extent);
-      if (row == 0) continue;
-      const uint64_t start = t.offset_bytes() + uint64_t(r0) * row;
+      const uint64_t start = t.offset_bytes() + uint64_t(r0) * row[i];
       const uint64_t seg_end = (start / s->segment_bytes() + 1) * s->segment_bytes();
-      const int64_t fit = int64_t((seg_end - start) / row);
+      const int64_t fit = int64_t((seg_end - start) / row[i]);
       TESSERA_CHECK(fit > 0,
                     "op '{}' on {}: row {} of {} {} straddles two allocation segments (the tensor was allocated "
                     "with another row size; allocate it in this shape)",
@@ -141,9 +142,8 @@ void run_in_windows(const std::string& op, const SplitFn& split, Device& dev, Op
       Tensor v = t;
       if (t.defined() && dims[i] >= 0) {
         Shape sh = t.shape();
-        const uint64_t row = extent ? t.nbytes() / uint64_t(extent) : 0;
         sh[size_t(dims[i])] = r1 - r0;
-        v = Tensor::view(t.buffer_ptr(), t.offset_bytes() + uint64_t(r0) * row, sh, t.dtype());
+        v = Tensor::view(t.buffer_ptr(), t.offset_bytes() + uint64_t(r0) * row[i], sh, t.dtype());
       }
       (i < ni ? w.in : w.out).push_back(on_segment(v));
     }
@@ -177,7 +177,7 @@ SplitFn broadcast(bool keep_last) {
         continue;
       }
       const int k = d - (int(o.size()) - t.ndim());  // aligned dimension of this input
-      if (k < 0 || t.shape()[size_t(k)] == 1 && o[size_t(d)] != 1) {
+      if (k < 0 || (t.shape()[size_t(k)] == 1 && o[size_t(d)] != 1)) {
         dims.push_back(-1);  // broadcast along the cut: every window reads it whole
       } else {
         if (t.shape()[size_t(k)] != o[size_t(d)]) return {};

@@ -10,9 +10,11 @@
 #include "core/tensor.hpp"
 #include "ops/geometry_bvh.hpp"
 #include "ops/reference/geometry_bvh.hpp"
+#include "tests/expect_error.hpp"
 #include "tests/test_env.hpp"
 
 using namespace tessera;
+using test::expect_error;
 
 namespace {
 
@@ -31,15 +33,6 @@ ops::Bvh upload_tree(const ref::HostBvh& b, int32_t depth, Device& d) {
   return {Tensor::from_vector(b.boxes, {N, 6}, DType::f32, d), Tensor::from_vector(b.nodes, {N, 4}, DType::i32, d),
           Tensor::from_vector(b.leaf_face, {F}, DType::i32, d),
           Tensor::from_vector(std::vector<int32_t>{depth}, {1}, DType::i32, d)};
-}
-
-void expect_error(const std::function<void()>& fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "no Error thrown (expected one mentioning '" << needle << "')";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
 }
 
 }  // namespace

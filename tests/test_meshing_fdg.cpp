@@ -22,9 +22,11 @@
 #include "meshing/flexible_dual_grid.hpp"
 #include "meshing/mesh.hpp"
 #include "meshing/mesh_io.hpp"
+#include "tests/expect_error.hpp"
 #include "tests/test_env.hpp"
 
 using namespace tessera;
+using test::expect_error;
 using namespace tessera::meshing;
 
 namespace {
@@ -213,15 +215,6 @@ std::string read_text(const std::string& path) {
 void write_text(const std::string& path, const std::string& s) {
   std::ofstream out(path, std::ios::binary);
   out << s;
-}
-
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& needles) {
-  try {
-    fn();
-    ADD_FAILURE() << "no Error thrown (expected one mentioning '" << needles.at(0) << "')";
-  } catch (const Error& e) {
-    for (const auto& s : needles) EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << e.what();
-  }
 }
 
 struct TestShape {

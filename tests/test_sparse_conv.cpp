@@ -17,9 +17,11 @@
 #include "ops/sparse_conv.hpp"
 #include "ops/sparse_nn.hpp"
 #include "ops/sparse_test_data.hpp"
+#include "tests/expect_error.hpp"
 #include "tests/test_env.hpp"
 
 using namespace tessera;
+using test::expect_error;
 using sparse_test::Coord;
 
 namespace {
@@ -42,15 +44,6 @@ std::vector<int32_t> flat(const std::vector<Coord>& cs) {
   std::vector<int32_t> v;
   for (auto& c : cs) v.insert(v.end(), c.begin(), c.end());
   return v;
-}
-
-void expect_error(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
 }
 
 }  // namespace

@@ -34,9 +34,11 @@
 #include "ops/parity.hpp"
 #include "ops/sparse_test_data.hpp"
 #include "host_compose.hpp"
+#include "tests/expect_error.hpp"
 #include "test_env.hpp"
 
 using namespace tessera;
+using test::expect_error;
 using namespace tessera::models;
 using namespace tessera::models::trellis2;
 using sparse_test::Coord;
@@ -535,17 +537,6 @@ TEST(RuntimeTrellis2ScVae, F16TorsoStaysClose) {
     for (double e : {logit_e, ev, ei, eq, et}) EXPECT_LT(e, 3e-5) << "nmse " << e;
   }
 }
-
-namespace {
-void expect_error(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-}  // namespace
 
 TEST(Trellis2ScVaeValidation, BadInputsAreClearErrors) {
   const ShapeCase& sc = shape_case();
