@@ -47,6 +47,19 @@ struct DualGrid {
     return in;
   }
   size_t n() const { return coords.size() / 3; }
+  // The same voxels in the order perm (voxel k of the result is voxel perm[k]).
+  DualGrid permuted(const std::vector<size_t>& perm) const {
+    DualGrid p;
+    for (size_t i : perm) {
+      for (int a = 0; a < 3; ++a) {
+        p.coords.push_back(coords[3 * i + a]);
+        p.vertices.push_back(vertices[3 * i + a]);
+        p.intersected.push_back(intersected[3 * i + a]);
+      }
+      p.split_weight.push_back(split_weight[i]);
+    }
+    return p;
+  }
 };
 
 Vec3 corner_world(const Aabb& b, int g, int i, int j, int k) {
@@ -319,15 +332,7 @@ TEST(MeshingFdg, IndependentOfVoxelOrder) {
     std::iota(perm.begin(), perm.end(), 0);
     std::mt19937_64 rng(test::base_seed() ^ seed);
     std::shuffle(perm.begin(), perm.end(), rng);
-    DualGrid p;
-    for (size_t i : perm) {
-      for (int a = 0; a < 3; ++a) {
-        p.coords.push_back(d.coords[3 * i + a]);
-        p.vertices.push_back(d.vertices[3 * i + a]);
-        p.intersected.push_back(d.intersected[3 * i + a]);
-      }
-      p.split_weight.push_back(d.split_weight[i]);
-    }
+    const DualGrid p = d.permuted(perm);
     const Mesh pm = flexible_dual_grid_to_mesh(p.input(), aabb, 32);
     ASSERT_EQ(pm.num_faces(), m.num_faces());
     for (size_t k = 0; k < perm.size(); ++k)
@@ -373,15 +378,7 @@ TEST(MeshingFdg, RandomInputsMatchStraightforwardImplementation) {
     std::vector<size_t> perm(d.n());
     std::iota(perm.begin(), perm.end(), 0);
     std::shuffle(perm.begin(), perm.end(), rng);
-    DualGrid s;
-    for (size_t i : perm) {
-      for (int a = 0; a < 3; ++a) {
-        s.coords.push_back(d.coords[3 * i + a]);
-        s.vertices.push_back(d.vertices[3 * i + a]);
-        s.intersected.push_back(d.intersected[3 * i + a]);
-      }
-      s.split_weight.push_back(d.split_weight[i]);
-    }
+    const DualGrid s = d.permuted(perm);
     for (bool weights : {true, false}) {
       SCOPED_TRACE(weights ? "split weights" : "no split weights");
       FdgInput in = s.input();
