@@ -6,6 +6,7 @@
 //   tessera bench gemm [--backends LIST] [--dtypes f32,f16] [--sizes 4096,MxNxK] [--csv FILE]
 //   tessera bench bvh [--backends LIST] [--faces 1000000,8000000] [--points 10000000] [--csv FILE]
 //   tessera bench sdpa [--backends LIST] [--dtypes f32,bf16] [--tokens 4096,16384] [--heads 12] [--head-dims 128]
+//                      [--all-sizes]
 //   tessera bench sparse-conv [--backends LIST] [--configs 256x128,512x64,512x128,1024x64] [--res R,..]
 //                             [--channels C,..] [--orders planned,storage,none] [--dtypes f16] [--csv FILE]
 //   tessera tune [NAME --backends LIST [--size N] [--fraction F]]
@@ -142,8 +143,10 @@ int cmd_bench_sdpa(const Args& a) {
       for (auto h : heads)
         for (auto hd : dims)
           for (auto n : tokens) {
-            if ((d->backend() == "cpu" || d->info().software) && n * n * h > (int64_t(8192) * 8192 * 2)) {
-              std::fprintf(stderr, "skip N=%ld heads=%ld on %s (too slow for a CPU device)\n", n, h, d->id().c_str());
+            if ((d->backend() == "cpu" || d->info().software) && n * n * h > (int64_t(8192) * 8192 * 2) &&
+                !a.flag("all-sizes")) {
+              std::fprintf(stderr, "skip N=%ld heads=%ld on %s (too slow for a CPU device; --all-sizes runs it)\n", n, h,
+                           d->id().c_str());
               continue;
             }
             try {
@@ -359,7 +362,7 @@ void usage() {
       "                                       parity vs float64 references\n"
       "  bench gemm [--backends LIST] [--dtypes f32,f16] [--sizes 4096,MxNxK] [--csv FILE]\n"
       "  bench sdpa [--backends LIST] [--dtypes f32,bf16] [--tokens 4096,16384] [--heads 12]\n"
-      "             [--head-dims 128] [--csv FILE]\n"
+      "             [--head-dims 128] [--all-sizes] [--csv FILE]   (--all-sizes: no CPU size cap)\n"
       "  tune [NAME --backends LIST [--size N] [--fraction F]]\n"
       "                                       backend parameter search (no NAME: list tuners)\n"
       "  make-checkpoint --model trellis2 --config tiny|released|PRESET.json -o DIR [--seed S]\n"
