@@ -123,6 +123,21 @@ std::vector<TestCase> cases() {
     c.hi = 4;
     cs.push_back(c);
   }
+  // Explicit scales: negative (the order of the scores flips), zero (uniform weights) and large.
+  for (double sc : {-0.3, 0.0, 2.0}) {
+    for (int64_t d : {64, 128}) {
+      TestCase c{fmt::format("scale_{}_d{}/f16", sc, d), {{{1, 200, 2, d}, DType::f16}, {{1, 333, 2, d}, DType::f16},
+                                                          {{1, 333, 2, d}, DType::f16}}};
+      c.attrs.set("scale", sc);
+      cs.push_back(c);
+    }
+  }
+  {
+    TestCase c{"scale_-0.5_d64/f32", {{{2, 90, 2, 64}, DType::f32}, {{2, 150, 2, 64}, DType::f32},
+                                      {{2, 150, 2, 64}, DType::f32}}};
+    c.attrs.set("scale", -0.5);
+    cs.push_back(c);
+  }
   // Scale: long sequences and a ragged length (53,171) past every tile size;
   // one head, d = 64 (the SDPA cliff was at ~20k tokens; ragged NaN at ~53k).
   for (int64_t n : {32768, 53171, 65536}) {
