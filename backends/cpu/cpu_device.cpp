@@ -63,34 +63,6 @@ void CpuDevice::fill(Buffer& dst, size_t off, size_t n, uint32_t pattern) {
   std::fill(p, p + n / 4, pattern);
 }
 
-void to_f32(const void* src, DType t, float* dst, int64_t n) {
-  if (t == DType::f32) {
-    std::memcpy(dst, src, size_t(n) * 4);
-    return;
-  }
-  auto* s = static_cast<const uint16_t*>(src);
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, 1 << 14), [&](const tbb::blocked_range<int64_t>& r) {
-    if (t == DType::f16)
-      for (int64_t i = r.begin(); i < r.end(); ++i) dst[i] = f16_to_f32(s[i]);
-    else
-      for (int64_t i = r.begin(); i < r.end(); ++i) dst[i] = bf16_to_f32(s[i]);
-  });
-}
-
-void from_f32(const float* src, void* dst, DType t, int64_t n) {
-  if (t == DType::f32) {
-    std::memcpy(dst, src, size_t(n) * 4);
-    return;
-  }
-  auto* d = static_cast<uint16_t*>(dst);
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, 1 << 14), [&](const tbb::blocked_range<int64_t>& r) {
-    if (t == DType::f16)
-      for (int64_t i = r.begin(); i < r.end(); ++i) d[i] = f32_to_f16(src[i]);
-    else
-      for (int64_t i = r.begin(); i < r.end(); ++i) d[i] = f32_to_bf16(src[i]);
-  });
-}
-
 namespace {
 class CpuBackend : public Backend {
  public:
