@@ -79,12 +79,16 @@ if has clsweep; then
   done < bench/device/clblast_candidates.txt
 fi
 if has sdpasweep; then
-  for v in ${SDPA_VARIANTS:-k32w8_db k32w6_db k64w6 k64w8}; do
+  for v in ${SDPA_VARIANTS:-k32w8_db k32w8_db_f k32w8_db_fl k64w8 k64w8_f k64w8_fl}; do
     for hd in 128 64; do
       heads=$([ $hd = 128 ] && echo 12 || echo 16)
       r=$(TESSERA_VK_SDPA_CM=$v timeout 120 $T bench sdpa --backends $GPU_VK --dtypes f16 --tokens 32768 \
           --heads $heads --head-dims $hd 2>&1 | grep -E "^vulkan" | tail -n 1)
       echo "$v hd$hd: ${r:-FAILED}" | tee -a "$OUT/sdpasweep.txt"
     done
+    # The variant's parity (every sdpa case; f16 ones run the variant, the rest the portable kernel).
+    p=$(TESSERA_VK_SDPA_CM=$v TESSERA_TEST_BACKENDS=vulkan timeout 120 .device/tessera_tests --gtest_brief=1 \
+        --gtest_filter='Parity_*sdpa*' 2>&1 | grep -E "PASSED|FAILED" | tr '\n' ' ')
+    echo "$v parity: ${p:-no result}" | tee -a "$OUT/sdpasweep.txt"
   done
 fi
