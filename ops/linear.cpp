@@ -80,6 +80,17 @@ std::vector<TestCase> cases() {
   cs.push_back({"f16->f32out", {{{65, 130}, DType::f16}, {{66, 130}, DType::f16}}, Attrs().set("dtype", DType::f32)});
   // Activations above the f16 range with bf16 storage, f32 accumulation.
   cs.push_back({"big_acts/bf16", {{{40, 256}, DType::bf16}, {{48, 256}, DType::bf16}}, {}, -3e3, 3e3});
+  // bf16 values outside f16's range and rows of very different magnitudes: x rows alternate ~3e5 and ~1e-3,
+  // w rows ~3e-6 (f16-subnormal) and ~30; no path may narrow such data to f16 as it stands (the Vulkan
+  // scaled-f16 path scales every row by its own power of two).
+  {
+    TestCase c{"rows_beyond_f16+b/bf16", {{{40, 264}, DType::bf16}, {{48, 264}, DType::bf16}, {{48}, DType::bf16}}};
+    c.generate = [](std::mt19937_64&, std::vector<HostTensor>& in) {
+      for (size_t i = 0; i < in[0].data.size(); ++i) in[0].data[i] *= (i / 264) % 2 ? 1e-3 : 3e5;
+      for (size_t i = 0; i < in[1].data.size(); ++i) in[1].data[i] *= (i / 264) % 2 ? 30.0 : 3e-6;
+    };
+    cs.push_back(c);
+  }
   // Fused activation epilogues (after the bias, before rounding), incl. values
   // where gelu's erf/tanh tails and silu's exp matter.
   for (const char* act : {"gelu", "gelu_tanh", "silu"})

@@ -8,9 +8,13 @@
 //                             fragments, f32 accumulators, softmax in
 //                             registers on the score fragments, P rounded to
 //                             f16 for P V: shaders/attention_coopmat_nv.comp.
-//                             bf16 takes the portable kernel (NV coopmat v1 has
-//                             no bf16 fragments, and bf16 values may exceed the
-//                             f16 range).
+//                             bf16 (NV coopmat v1 has no bf16 fragments) can
+//                             run there too, each head scaled by a power of two
+//                             into f16's range (absmax.comp finds the head's
+//                             largest magnitude first); until that is measured
+//                             on a GPU it is taken only when forced
+//                             (TESSERA_VK_SDPA=coopmat), else bf16 runs the
+//                             portable kernel.
 // TESSERA_VK_SDPA=portable|coopmat forces a path where it can run;
 // coopmat_emu runs the coopmat kernel's functional model (same fragment
 // layout and softmax, products emulated) on any device, for tests.
@@ -36,6 +40,7 @@ struct AttnPush {
   uint32_t q_off, k_off, v_off, o_off, cq_off, ck_off;
   float scale;
   uint32_t tile_base, tile_x0, tile_y0;
+  uint32_t am_off;  // coopmat bf16: element offset of the per-head magnitudes in binding 6
 };
 
 ops::SdpaDims dims_of(const OpArgs& a) {
@@ -83,7 +88,8 @@ struct CmPick {
 // The coopmat kernel's shader for these dims on this device.
 // TESSERA_VK_SDPA_CM=<tag> picks a variant of kCmVariants (tuning).
 CmPick coopmat_shader(const Context& c, const ops::SdpaDims& dm, DType t, const std::string& force) {
-  if (t != DType::f16 || dm.D != dm.Dv || (dm.D != 64 && dm.D != 128)) return {};
+  if ((t != DType::f16 && t != DType::bf16) || dm.D != dm.Dv || (dm.D != 64 && dm.D != 128)) return {};
+  if (t == DType::bf16 && force != "coopmat" && force != "coopmat_emu") return {};  // not yet measured: opt-in
   const std::string hd = std::to_string(dm.D);
   if (force == "coopmat_emu") {
     const std::string name = "attention_coopmat_emu_hd" + hd;
@@ -110,6 +116,33 @@ CmPick coopmat_shader(const Context& c, const ops::SdpaDims& dm, DType t, const 
 
 uint32_t dv_variant(int64_t Dv) { return Dv <= 64 ? 64 : Dv <= 128 ? 128 : Dv <= 256 ? 256 : 0; }
 
+struct AbsmaxPush {
+  uint64_t base, count, x_off;
+  uint32_t rows, heads, D, slot0;
+};
+
+// Per-head largest bf16 magnitudes of q, k and v (slots [0, H), [H, H + Hk), [H + Hk, H + 2 Hk)) for the
+// bf16 coopmat path's power-of-two scaling: a zeroed u32 tensor filled by absmax.comp.
+Tensor head_absmax(VulkanDevice& dev, const ops::SdpaDims& dm, uint64_t Tq, uint64_t Tk, const TensorArg& aq,
+                   const TensorArg& ak, const TensorArg& av) {
+  Tensor m = Tensor::empty({dm.H + 2 * dm.Hk}, DType::i32, dev);
+  dev.fill(m.buffer(), m.offset_bytes(), size_t(m.nbytes()), 0u);
+  const TensorArg am = tensor_arg(m, true);
+  const Pipeline& p = dev.pipelines().get("absmax", 2, {{0, 256}}, 256);
+  struct Job {
+    const TensorArg* t;
+    uint64_t rows, heads, D, slot0;
+  };
+  for (const Job& j : {Job{&aq, Tq, uint64_t(dm.H), uint64_t(dm.D), 0}, Job{&ak, Tk, uint64_t(dm.Hk), uint64_t(dm.D),
+                       uint64_t(dm.H)}, Job{&av, Tk, uint64_t(dm.Hk), uint64_t(dm.Dv), uint64_t(dm.H + dm.Hk)}}) {
+    if (j.rows == 0) continue;
+    AbsmaxPush pc{0, j.heads * ((j.rows + 31) / 32), j.t->elem_off, uint32_t(j.rows), uint32_t(j.heads), uint32_t(j.D),
+                  uint32_t(j.slot0 + am.elem_off)};
+    launch_1d(dev, p, {j.t->bind, am.bind}, &pc, sizeof(pc), pc.count);
+  }
+  return m;
+}
+
 void sdpa(Device& d, OpArgs& a) {
   auto& dev = as_vulkan(d);
   auto lock = dev.lock();
@@ -126,9 +159,19 @@ void sdpa(Device& d, OpArgs& a) {
   AttnPush pc{uint32_t(dm.B), uint32_t(Tq), uint32_t(Tk), uint32_t(dm.varlen ? 0 : dm.Nq),
               uint32_t(dm.varlen ? 0 : dm.Nk), uint32_t(dm.H), uint32_t(dm.Hk), uint32_t(dm.D), uint32_t(dm.Dv),
               uint32_t(aq.elem_off), uint32_t(ak.elem_off), uint32_t(av.elem_off), uint32_t(ao.elem_off),
-              uint32_t(acq.elem_off), uint32_t(ack.elem_off), float(dm.scale), 0, 0, 0};
+              uint32_t(acq.elem_off), uint32_t(ack.elem_off), float(dm.scale), 0, 0, 0, 0};
   std::vector<Binding> binds{aq.bind, ak.bind, av.bind, ao.bind, acq.bind, ack.bind};
   const CmPick cm = coopmat_shader(ctx, dm, q.dtype(), forced_path());
+  const bool bf16_cm = !cm.shader.empty() && q.dtype() == DType::bf16;
+  Tensor amax;  // bf16 coopmat: per-head magnitudes (kept alive until the launches are recorded)
+  if (bf16_cm) {
+    amax = head_absmax(dev, dm, Tq, Tk, aq, ak, av);
+    const TensorArg am = tensor_arg(amax, false);
+    pc.am_off = uint32_t(am.elem_off);
+    binds.push_back(am.bind);
+  } else if (!cm.shader.empty()) {
+    binds.push_back(aq.bind);  // binding 6, never read for f16
+  }
   // Vector loads (4 elements, or 8 halves for coopmat) when every row and tensor start is a
   // multiple of that many elements (and the bindings start 16-byte aligned).
   const uint64_t vec = cm.shader.empty() ? 4 : 8;
@@ -137,8 +180,9 @@ void sdpa(Device& d, OpArgs& a) {
   const bool oaligned = ao.elem_off % 8 == 0 && ao.bind.offset % 16 == 0;
   const Pipeline& p =
       !cm.shader.empty()
-          ? dev.pipelines().get(cm.shader, 6,
-                                {{2, uint32_t(dm.varlen)}, {3, uint32_t(aligned)}, {4, uint32_t(oaligned)}},
+          ? dev.pipelines().get(cm.shader, 7,
+                                {{2, uint32_t(dm.varlen)}, {3, uint32_t(aligned)}, {4, uint32_t(oaligned)},
+                                 {5, uint32_t(bf16_cm)}},
                                 32 * cm.var.nsg)
           : dev.pipelines().get("attention_dv" + std::to_string(dv_variant(dm.Dv)), 6,
                                 {{1, dtype_code(q.dtype())}, {2, uint32_t(dm.varlen)}, {3, uint32_t(aligned)}}, 256);
@@ -168,7 +212,8 @@ std::string supports(const Device& d, const OpArgs& a) {
   // Per key tile of 64: 1 + ceil(D / 16) + 64 / VCH loop iterations (the longest sequence bounds a varlen one).
   const uint64_t keys = uint64_t(dm.Nk);  // dense: per batch; varlen: all k rows (bounds any tile)
   const uint64_t per_tile = 1 + (uint64_t(dm.D) + 15) / 16 + 64 / (2048 / dv_variant(dm.Dv));
-  if (forced_path() == "coopmat_emu" && a.in[0].dtype() == DType::f16 && dm.D == dm.Dv && (dm.D == 64 || dm.D == 128)) {
+  if (forced_path() == "coopmat_emu" && (a.in[0].dtype() == DType::f16 || a.in[0].dtype() == DType::bf16) &&
+      dm.D == dm.Dv && (dm.D == 64 || dm.D == 128)) {
     // The functional model's loop iterations per tile of its bkv keys (its S, P V and softmax loops).
     const uint64_t hd = uint64_t(dm.D), bkv = kCmEmu128.bkv, nj = bkv / 16;
     const uint64_t emu_tile = nj * 8 * (hd / 16) + (hd / 2) * (bkv / 16) + nj * 8 + hd / 2 + 160;

@@ -9,12 +9,19 @@
 //   gemm_128         portable 128x128 tiles, 8x8 per invocation (large
 //                    problems on hardware GPUs; f32/bf16 and mixed dtypes)
 //   gemm_64          portable 64x64 tiles, 4x4 per invocation
-// TESSERA_VK_GEMM=128|64|coopmat|<coopmat variant shader name> forces a path
-// (for tests and benchmarks; coopmat falls back to the portable path where it
-// cannot run). Tuning log with H100 measurements: GEMM_NOTES.md.
+//   scaled f16       bf16 x and w (opt-in, TESSERA_VK_GEMM=scaled16, until
+//                    measured on a GPU): rows scaled by powers of two into
+//                    f16 (exact for bf16 values within 2^29 of their row's
+//                    largest), the device's f16 GEMM (tensor cores where it
+//                    has them) into an f32 temporary, then scales / bias /
+//                    activation (shaders/linear_bf16.comp, absmax.comp)
+// TESSERA_VK_GEMM=128|64|coopmat|scaled16|<coopmat variant shader name> forces
+// a path (for tests and benchmarks; coopmat falls back to the portable path
+// where it cannot run; scaled16 sends bf16 through the scaled f16 path). Tuning log with H100 measurements: GEMM_NOTES.md.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <tuple>
 
 #include "backends/vulkan/vk_kernel.hpp"
 #include "core/error.hpp"
@@ -72,10 +79,137 @@ const CoopVariant* coopmat_variant(const Context& c, const std::string& want) {
   return nullptr;
 }
 
+// One GEMM y = x . w^T (+ bias, activation) on bound tensors: the coopmat
+// kernel for f16 x and w where the device has one, else the portable kernel.
+struct Gemm {
+  TensorArg x, w, b, y;
+  DType xt, wt, bt, yt;
+  bool has_bias;
+  uint32_t act;
+  uint64_t M, N, K;
+};
+
+void run_gemm(VulkanDevice& dev, const Gemm& g, const std::string& force) {
+  const Context& ctx = dev.ctx();
+  const uint32_t bt = g.has_bias ? dtype_code(g.bt) : 0;
+  GemmPush pc{uint32_t(g.M), uint32_t(g.N), uint32_t(g.K), uint32_t(g.x.elem_off), uint32_t(g.w.elem_off),
+              uint32_t(g.b.elem_off), uint32_t(g.y.elem_off), 0, 0};
+  std::vector<Binding> binds{g.x.bind, g.w.bind, g.b.bind, g.y.bind};
+  const bool f16_in = g.xt == DType::f16 && g.wt == DType::f16;
+  const bool portable_forced = force == "64" || force == "128";
+  // 16-byte loads need K and the offsets of x and w to be multiples of 8 elements.
+  const bool aligned = g.K % 8 == 0 && g.x.elem_off % 8 == 0 && g.w.elem_off % 8 == 0;
+  const std::string pick = force.empty() && !aligned ? "gemm_cm_256x128_s1p1_w16" : force;
+  const CoopVariant* var = f16_in && !portable_forced ? coopmat_variant(ctx, pick) : nullptr;
+  if (var) {
+    const auto& p = dev.pipelines().get(var->shader, 4,
+                                        {{3, bt},
+                                         {4, dtype_code(g.yt)},
+                                         {5, uint32_t(g.has_bias)},
+                                         {6, uint32_t(aligned)},
+                                         {7, g.act}},
+                                        var->threads());
+    launch_2d(dev, p, binds, &pc, sizeof(pc), (g.N + var->tn - 1) / var->tn, (g.M + var->tm - 1) / var->tm,
+              offsetof(GemmPush, tile_x0), offsetof(GemmPush, tile_y0));
+    return;
+  }
+  // Big tiles: more work per invocation; on hardware GPUs only once there
+  // are enough tiles to fill the device.
+  bool big = ctx.info.software ? (g.M >= 128 && g.N >= 128) : (g.M >= 512 && g.N >= 512);
+  if (force == "128") big = true;
+  if (force == "64") big = false;
+  const uint32_t tile = big ? 128 : 64;
+  // 4-element (16-byte f32 / 8-byte f16, bf16) loads need K and the offsets of x and w to be multiples of 4.
+  const bool aligned4 = g.K % 4 == 0 && g.x.elem_off % 4 == 0 && g.w.elem_off % 4 == 0;
+  const char* portable = big ? "gemm_128" : "gemm_64";
+  const auto& p = dev.pipelines().get(portable, 4,
+                                      {{1, dtype_code(g.xt)},
+                                       {2, dtype_code(g.wt)},
+                                       {3, bt},
+                                       {4, dtype_code(g.yt)},
+                                       {5, uint32_t(g.has_bias)},
+                                       {6, uint32_t(aligned4)},
+                                       {7, g.act}},
+                                      256);
+  launch_2d(dev, p, binds, &pc, sizeof(pc), (g.N + tile - 1) / tile, (g.M + tile - 1) / tile,
+            offsetof(GemmPush, tile_x0), offsetof(GemmPush, tile_y0));
+}
+
+struct Bf16Push {
+  uint64_t base, count, n, src_off, dst_off;
+  uint32_t cols, ar_off, ac_off, b_off;
+};
+
+// Per-row largest bf16 magnitudes of a [rows, cols] tensor (absmax.comp, one head per row).
+Tensor row_absmax(VulkanDevice& dev, const TensorArg& t, uint64_t rows, uint64_t cols) {
+  Tensor m = Tensor::empty({int64_t(rows)}, DType::i32, dev);
+  dev.fill(m.buffer(), m.offset_bytes(), size_t(m.nbytes()), 0u);
+  const TensorArg am = tensor_arg(m, true);
+  struct {
+    uint64_t base, count, x_off;
+    uint32_t rows, heads, D, slot0;
+  } pc{0, rows, t.elem_off, 1, uint32_t(rows), uint32_t(cols), uint32_t(am.elem_off)};
+  launch_1d(dev, dev.pipelines().get("absmax", 2, {{0, 256}}, 256), {t.bind, am.bind}, &pc, sizeof(pc), rows);
+  return m;
+}
+
+// The bf16 x bf16 linear through the f16 GEMM (shaders/linear_bf16.comp has the math). Opt-in
+// (TESSERA_VK_GEMM=scaled16) until it has been measured on a GPU with the tensor-core kernel inside;
+// needs the temporaries to fit the device's limits and, on lavapipe, one row per invocation within
+// its loop budget.
+bool scaled16_applies(const VulkanDevice& dev, const OpArgs& a, const std::string& force) {
+  const Tensor &x = a.in[0], &w = a.in[1];
+  if (force != "scaled16" || x.dtype() != DType::bf16 || w.dtype() != DType::bf16) return false;
+  const uint64_t N = uint64_t(w.dim(0)), K = uint64_t(w.dim(1)), M = N ? uint64_t(a.out[0].numel()) / N : 0;
+  const uint64_t most = std::max({M * K * 2, N * K * 2, M * N * 4});
+  if (most > dev.info().max_binding_bytes || most > dev.info().max_alloc_bytes) return false;
+  return !dev.ctx().info.software || K < 60000;
+}
+
+void linear_scaled16(VulkanDevice& dev, OpArgs& a, const std::string& force) {
+  const Tensor &x = a.in[0], &w = a.in[1];
+  const bool has_bias = a.in.size() > 2 && a.in[2].defined();
+  Tensor& y = a.out[0];
+  const uint64_t N = uint64_t(w.dim(0)), K = uint64_t(w.dim(1)), M = uint64_t(y.numel()) / N;
+  const TensorArg ax = tensor_arg(x, false), aw = tensor_arg(w, false), ay = tensor_arg(y, true);
+  const TensorArg ab = has_bias ? tensor_arg(a.in[2], false) : ax;
+  Tensor mx = row_absmax(dev, ax, M, K), mw = row_absmax(dev, aw, N, K);
+  const TensorArg amx = tensor_arg(mx, false), amw = tensor_arg(mw, false);
+  // x' and w' (f16), scaled per row.
+  Tensor xs = Tensor::empty({int64_t(M), int64_t(K)}, DType::f16, dev);
+  Tensor ws = Tensor::empty({int64_t(N), int64_t(K)}, DType::f16, dev);
+  const auto& pin = dev.pipelines().get("linear_bf16_in", 5, {{0, 256}}, 256);
+  for (auto [src, am, dst, rows] : {std::tuple{&ax, &amx, &xs, M}, std::tuple{&aw, &amw, &ws, N}}) {
+    const TensorArg ad = tensor_arg(*dst, true);
+    TESSERA_CHECK(ad.elem_off == 0, "vulkan linear: scaled f16 temporary not at a binding start");
+    const uint64_t n = rows * K;
+    Bf16Push pc{0, (n + 1) / 2, n, src->elem_off, 0, uint32_t(K), uint32_t(am->elem_off), 0, 0};
+    launch_1d(dev, pin, {src->bind, am->bind, am->bind, am->bind, ad.bind}, &pc, sizeof(pc), pc.count);
+  }
+  // f32 GEMM result of the scaled operands, then scales, bias, activation and rounding.
+  Tensor y32 = Tensor::empty({int64_t(M), int64_t(N)}, DType::f32, dev);
+  run_gemm(dev, Gemm{tensor_arg(xs, false), tensor_arg(ws, false), tensor_arg(xs, false), tensor_arg(y32, true),
+                     DType::f16, DType::f16, DType::f16, DType::f32, false, 0, M, N, K},
+           "");
+  const uint32_t act = uint32_t(ops::linear_activation(a.attrs));
+  const auto& pout = dev.pipelines().get("linear_bf16_out", 5,
+                                         {{0, 256},
+                                          {1, dtype_code(y.dtype())},
+                                          {2, has_bias ? dtype_code(a.in[2].dtype()) : 0},
+                                          {3, uint32_t(has_bias)},
+                                          {4, act}},
+                                         256);
+  const uint64_t n = M * N;
+  const uint64_t count = y.dtype() == DType::f32 ? n : words_covering(y.dtype(), n, ay.elem_off);
+  const TensorArg a32 = tensor_arg(y32, false);
+  Bf16Push pc{0, count, n, a32.elem_off, ay.elem_off, uint32_t(N), uint32_t(amx.elem_off), uint32_t(amw.elem_off),
+              uint32_t(ab.elem_off)};
+  launch_1d(dev, pout, {a32.bind, amx.bind, amw.bind, ab.bind, ay.bind}, &pc, sizeof(pc), count);
+}
+
 void linear(Device& d, OpArgs& a) {
   auto& dev = as_vulkan(d);
   auto lock = dev.lock();
-  const Context& ctx = dev.ctx();
   const Tensor& x = a.in[0];
   const Tensor& w = a.in[1];
   const bool has_bias = a.in.size() > 2 && a.in[2].defined();
@@ -83,56 +217,19 @@ void linear(Device& d, OpArgs& a) {
   const uint64_t N = uint64_t(w.dim(0)), K = uint64_t(w.dim(1));
   if (N == 0 || y.numel() == 0) return;
   const uint64_t M = uint64_t(y.numel()) / N;  // rows of x (also when K == 0)
-
-  auto ax = tensor_arg(x, false), aw = tensor_arg(w, false), ay = tensor_arg(y, true);
-  // Without bias, binding 2 gets x (never read: HAS_BIAS is false).
-  auto ab = has_bias ? tensor_arg(a.in[2], false) : ax;
-  const uint32_t bt = has_bias ? dtype_code(a.in[2].dtype()) : 0;
-  // Fused epilogue activation (ops::LinearAct codes = tx_activate codes in common.glsl).
-  const uint32_t act = uint32_t(ops::linear_activation(a.attrs));
-  GemmPush pc{uint32_t(M), uint32_t(N), uint32_t(K), uint32_t(ax.elem_off), uint32_t(aw.elem_off),
-              uint32_t(ab.elem_off), uint32_t(ay.elem_off), 0, 0};
-  std::vector<Binding> binds{ax.bind, aw.bind, ab.bind, ay.bind};
-
   const std::string force = forced_path();
-  const bool f16_in = x.dtype() == DType::f16 && w.dtype() == DType::f16;
-  const bool portable_forced = force == "64" || force == "128";
-  // 16-byte loads need K and the offsets of x and w to be multiples of 8 elements.
-  const bool aligned = K % 8 == 0 && ax.elem_off % 8 == 0 && aw.elem_off % 8 == 0;
-  const std::string pick = force.empty() && !aligned ? "gemm_cm_256x128_s1p1_w16" : force;
-  const CoopVariant* var = f16_in && !portable_forced ? coopmat_variant(ctx, pick) : nullptr;
-  if (var) {
-    const auto& p = dev.pipelines().get(var->shader, 4,
-                                        {{3, bt},
-                                         {4, dtype_code(y.dtype())},
-                                         {5, uint32_t(has_bias)},
-                                         {6, uint32_t(aligned)},
-                                         {7, act}},
-                                        var->threads());
-    launch_2d(dev, p, binds, &pc, sizeof(pc), (N + var->tn - 1) / var->tn, (M + var->tm - 1) / var->tm,
-              offsetof(GemmPush, tile_x0), offsetof(GemmPush, tile_y0));
+  if (K > 0 && scaled16_applies(dev, a, force)) {
+    linear_scaled16(dev, a, force);
     return;
   }
-  // Big tiles: more work per invocation; on hardware GPUs only once there
-  // are enough tiles to fill the device.
-  bool big = ctx.info.software ? (M >= 128 && N >= 128) : (M >= 512 && N >= 512);
-  if (force == "128") big = true;
-  if (force == "64") big = false;
-  const uint32_t tile = big ? 128 : 64;
-  // 4-element (16-byte f32 / 8-byte f16, bf16) loads need K and the offsets of x and w to be multiples of 4.
-  const bool aligned4 = K % 4 == 0 && ax.elem_off % 4 == 0 && aw.elem_off % 4 == 0;
-  const char* portable = big ? "gemm_128" : "gemm_64";
-  const auto& p = dev.pipelines().get(portable, 4,
-                                      {{1, dtype_code(x.dtype())},
-                                       {2, dtype_code(w.dtype())},
-                                       {3, bt},
-                                       {4, dtype_code(y.dtype())},
-                                       {5, uint32_t(has_bias)},
-                                       {6, uint32_t(aligned4)},
-                                       {7, act}},
-                                      256);
-  launch_2d(dev, p, binds, &pc, sizeof(pc), (N + tile - 1) / tile, (M + tile - 1) / tile, offsetof(GemmPush, tile_x0),
-            offsetof(GemmPush, tile_y0));
+  auto ax = tensor_arg(x, false);
+  // Without bias, binding 2 gets x (never read: HAS_BIAS is false).
+  // Fused epilogue activation (ops::LinearAct codes = tx_activate codes in common.glsl).
+  run_gemm(dev,
+           Gemm{ax, tensor_arg(w, false), has_bias ? tensor_arg(a.in[2], false) : ax, tensor_arg(y, true), x.dtype(),
+                w.dtype(), has_bias ? a.in[2].dtype() : DType::f32, y.dtype(), has_bias,
+                uint32_t(ops::linear_activation(a.attrs)), M, N, K},
+           force);
 }
 
 std::string supports(const Device& d, const OpArgs& a) {

@@ -34,6 +34,16 @@
 //
 // Sequences and masks as attention.comp (rows global, tiles may span
 // sequences, cu_seqlens clamped on the device).
+//
+// bf16 inputs (IN_BF16): each head of q, k and v is scaled by a power of two
+// 2^-e into f16's range (absmax.comp gives the head's largest magnitude M; e =
+// floor(log2 M) - 14, so the largest value lands in [2^14, 2^15)), and the
+// tiles are f16 from there on. bf16's 8-bit significand fits f16's 11 bits, so
+// every element within 2^29 of its head's largest magnitude is carried
+// exactly; smaller ones become f16 subnormals (fewer bits), and below 2^-39 of
+// it zero. Scores are S 2^-(eq+ek): the scale absorbs 2^(eq+ek); O is
+// multiplied by 2^ev at the end and written as bf16. Nothing is ever forced
+// into f16 beyond its range (the precision contract of docs/numerics.md).
 #version 450
 #extension GL_EXT_control_flow_attributes : enable
 #ifndef EMULATE
@@ -91,6 +101,7 @@ layout(local_size_x = NT) in;
 layout(constant_id = 2) const bool VARLEN = false;
 layout(constant_id = 3) const bool ALIGNED = false;   // q/k/v offsets multiples of 8 elements: 16-byte loads
 layout(constant_id = 4) const bool OALIGNED = false;  // out offset a multiple of 8 elements: 16-byte stores
+layout(constant_id = 5) const bool IN_BF16 = false;   // q/k/v/out bf16: per-head power-of-two scaling into f16
 
 layout(std430, binding = 0) readonly buffer Q { uint q[]; };
 layout(std430, binding = 1) readonly buffer K { uint k[]; };
@@ -98,6 +109,7 @@ layout(std430, binding = 2) readonly buffer V { uint v[]; };
 layout(std430, binding = 3) buffer O { uint o[]; };
 layout(std430, binding = 4) readonly buffer CQ { int cu_q[]; };
 layout(std430, binding = 5) readonly buffer CK { int cu_k[]; };
+layout(std430, binding = 6) readonly buffer AM { uint amax[]; };  // IN_BF16: [H] q, [Hk] k, [Hk] v (bf16 magnitude bits)
 layout(std430, binding = 0) readonly buffer Q4 { uvec4 q4[]; };
 layout(std430, binding = 1) readonly buffer K4 { uvec4 k4[]; };
 layout(std430, binding = 2) readonly buffer V4 { uvec4 v4[]; };
@@ -112,6 +124,7 @@ layout(push_constant) uniform PC {
   float scale;
   uint tile_base;
   uint tile_x0, tile_y0;
+  uint am_off;
 } pc;
 
 shared uvec4 sh[SH_V];
@@ -218,6 +231,23 @@ uint seq_of(uint row) {
 
 uint half_bits(uint word, uint i) { return (word >> ((i & 1u) * 16u)) & 0xffffu; }
 
+// 8 bf16 -> 8 f16 after multiplying by `mul` (a power of two): exact within f16's normal range.
+uvec4 bf16x8_to_f16(uvec4 w, float mul) {
+  uvec4 r;
+  [[unroll]] for (uint p = 0u; p < 4u; ++p)
+    r[p] = packHalf2x16(vec2(uintBitsToFloat(w[p] << 16), uintBitsToFloat(w[p] & 0xffff0000u)) * mul);
+  return r;
+}
+#define CVT8(v, mul) (IN_BF16 ? bf16x8_to_f16((v), (mul)) : (v))
+// The exponent e of a head's scale 2^-e from its largest magnitude (bf16 bits); 0 for an all-zero,
+// Inf or NaN head (those propagate as in the reference). Clamped so that 2^-e is a normal f32 (heads whose
+// largest magnitude is below 2^-112 get 2^126).
+int head_scale_exp(uint am) {
+  if (am == 0u || am >= 0x7f80u) return 0;
+  return clamp(int(am >> 7) - 127 - 14, -126, 126);
+}
+#define OUT_BITS(v) (IN_BF16 ? from_f32((v), DT_BF16) : f32_to_f16_bits(v))
+
 // 8 halves of row `row` (element index of its first element `e`, any alignment), zeros when !ok.
 #define LOAD8(buf, buf4, e, ok)                                                                              \
   (!(ok) ? uvec4(0)                                                                                          \
@@ -237,7 +267,20 @@ void main() {
   if (r0 >= pc.Tq) return;  // uniform
   const uint r_end = min(r0 + BQ, pc.Tq);
   const float NEG_INF = -TX_INF;
-  const float c2 = pc.scale * float(LOG2E);
+  // bf16: per-head scales 2^-e of q, k, v; the scores carry 2^-(eq+ek), folded into c2 in two
+  // factors (|eq + ek| <= 252); the output gets 2^ev back.
+  float mq = 1.0, mk = 1.0, mv = 1.0, s_mul1 = 1.0, s_mul2 = 1.0, out_mul = 1.0;
+  if (IN_BF16) {
+    const int eq = head_scale_exp(amax[pc.am_off + h]), ek = head_scale_exp(amax[pc.am_off + pc.H + hk]);
+    const int ev = head_scale_exp(amax[pc.am_off + pc.H + pc.Hk + hk]);
+    mq = exp2(float(-eq));
+    mk = exp2(float(-ek));
+    mv = exp2(float(-ev));
+    s_mul1 = exp2(float((eq + ek) / 2));
+    s_mul2 = exp2(float(eq + ek - (eq + ek) / 2));
+    out_mul = exp2(float(ev));
+  }
+  const float c2 = pc.scale * float(LOG2E) * s_mul1 * s_mul2;
 #if FOLD
   // A negative scale flips the scores' order: negate Q instead (exact), so the max of the raw
   // scores is the max of the scaled ones. A zero scale becomes 1e-30 (masked -inf stays -inf;
@@ -272,7 +315,7 @@ void main() {
 #ifndef EMULATE
   [[unroll]] for (uint e = 0u; e < BQ * HD / 8u / NT; ++e) {
     uint l = tid + e * NT, rr = l / (HD / 8u), c = (l % (HD / 8u)) * 8u, qrow = r0 + rr;
-    sh[rr * RPV + c / 8u] = LOAD8(q, q4, pc.q_off + (qrow * pc.H + h) * HD + c, qrow < pc.Tq);
+    sh[rr * RPV + c / 8u] = CVT8(LOAD8(q, q4, pc.q_off + (qrow * pc.H + h) * HD + c, qrow < pc.Tq), mq);
   }
   barrier();
   FRAG16 qa[HD / 16];
@@ -303,8 +346,8 @@ void main() {
     [[unroll]] for (uint e = 0u; e < LD_PER; ++e) {
       uint l = tid + e * NT, jj = l / (HD / 8u), c = (l % (HD / 8u)) * 8u, key = ka + jj;
       if (!LD_OK(l)) break;
-      sh[KS + jj * RPV + c / 8u] = LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb);
-      sh[VS + jj * RPV + c / 8u] = LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb);
+      sh[KS + jj * RPV + c / 8u] = CVT8(LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb), mk);
+      sh[VS + jj * RPV + c / 8u] = CVT8(LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb), mv);
     }
     barrier();
     uint buf = 0u;
@@ -318,8 +361,8 @@ void main() {
         [[unroll]] for (uint e = 0u; e < LD_PER; ++e) {
           uint l = tid + e * NT, jj = l / (HD / 8u), c = (l % (HD / 8u)) * 8u, key = j0 + BKV + jj;
           if (!LD_OK(l)) break;
-          kr[e] = LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb);
-          vr[e] = LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb);
+          kr[e] = CVT8(LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb), mk);
+          vr[e] = CVT8(LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb), mv);
         }
       }
       const uint KB = KS + buf * (KV_V / 2u), VB = VS + buf * (KV_V / 2u);
@@ -329,8 +372,8 @@ void main() {
       [[unroll]] for (uint e = 0u; e < LD_PER; ++e) {
         uint l = tid + e * NT, jj = l / (HD / 8u), c = (l % (HD / 8u)) * 8u, key = j0 + jj;
         if (!LD_OK(l)) break;
-        sh[KS + jj * RPV + c / 8u] = LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb);
-        sh[VS + jj * RPV + c / 8u] = LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb);
+        sh[KS + jj * RPV + c / 8u] = CVT8(LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb), mk);
+        sh[VS + jj * RPV + c / 8u] = CVT8(LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb), mv);
       }
       barrier();
 #endif
@@ -346,10 +389,10 @@ void main() {
         float t = 0.0;
         if (qrow < pc.Tq) {
           for (uint c = 0u; c < HD; c += 16u) {
-            uvec4 w = LOAD8(q, q4, pc.q_off + (qrow * pc.H + h) * HD + c, true);
+            uvec4 w = CVT8(LOAD8(q, q4, pc.q_off + (qrow * pc.H + h) * HD + c, true), mq);
             uint cc = c;
             QK8
-            w = LOAD8(q, q4, pc.q_off + (qrow * pc.H + h) * HD + c + 8u, true);
+            w = CVT8(LOAD8(q, q4, pc.q_off + (qrow * pc.H + h) * HD + c + 8u, true), mq);
             cc = c + 8u;
             QK8
           }
@@ -501,7 +544,7 @@ void main() {
   l0 = xor_sum(l0);
   l1 = xor_sum(l1);
 #endif
-  float i0 = l0 > 0.0 ? 1.0 / l0 : 0.0, i1 = l1 > 0.0 ? 1.0 / l1 : 0.0;
+  float i0 = l0 > 0.0 ? out_mul / l0 : 0.0, i1 = l1 > 0.0 ? out_mul / l1 : 0.0;
 #ifndef EMULATE
   if (!layout_ok) {  // unknown fragment layout: fail loudly
     i0 = uintBitsToFloat(0x7fc00000u);
@@ -510,22 +553,27 @@ void main() {
 #endif
   const uint scr = sg * 16u * RPV;  // [16][RPV] uvec4 rows of f16
   barrier();                        // K / V no longer read
-#ifdef EMULATE
-  [[unroll]] for (uint n = 0u; n < HD / 16u; ++n)
-    [[unroll]] for (uint i = 0u; i < 8u; i += 2u) {
-      // components i, i + 1 are adjacent columns of one row: one word
-      const uint rr = g + (ROW_HI(i) ? 8u : 0u), col = n * 16u + COL_OF(lane, i);
-      const float inv = ROW_HI(i) ? i1 : i0;
-      const uint hidx = (scr + rr * RPV) * 8u + col;
-      sh[hidx >> 3][(hidx & 7u) >> 1] =
-          f32_to_f16_bits(acc[n].v[i] * inv) | (f32_to_f16_bits(acc[n].v[i + 1u] * inv) << 16);
+  // Per element (bf16 out, or the functional model): components i, i + 1 are adjacent columns of one row.
+#define EPI_PER_ELEMENT                                                                                 \
+  [[unroll]] for (uint n = 0u; n < HD / 16u; ++n)                                                     \
+    [[unroll]] for (uint i = 0u; i < 8u; i += 2u) {                                                   \
+      const uint rr = g + (ROW_HI(i) ? 8u : 0u), col = n * 16u + COL_OF(lane, i);                      \
+      const float inv = ROW_HI(i) ? i1 : i0;                                                           \
+      const uint hidx = (scr + rr * RPV) * 8u + col;                                                   \
+      sh[hidx >> 3][(hidx & 7u) >> 1] = OUT_BITS(FE(acc[n], i) * inv) | (OUT_BITS(FE(acc[n], i + 1u) * inv) << 16); \
     }
+#ifdef EMULATE
+  EPI_PER_ELEMENT
   barrier();
 #else
-  [[unroll]] for (uint n = 0u; n < HD / 16u; ++n) {
-    [[unroll]] for (uint i = 0u; i < 8u; ++i) acc[n][i] *= ROW_HI(i) ? i1 : i0;
-    FRAG16 of = FRAG16(acc[n]);
-    coopMatStoreNV(of, sh, scr + n * 2u, RPV, false);
+  if (IN_BF16) {
+    EPI_PER_ELEMENT
+  } else {
+    [[unroll]] for (uint n = 0u; n < HD / 16u; ++n) {
+      [[unroll]] for (uint i = 0u; i < 8u; ++i) acc[n][i] *= ROW_HI(i) ? i1 : i0;
+      FRAG16 of = FRAG16(acc[n]);
+      coopMatStoreNV(of, sh, scr + n * 2u, RPV, false);
+    }
   }
   subgroupMemoryBarrierShared();
   subgroupBarrier();

@@ -1,0 +1,86 @@
+// bf16 linear on f16 GEMM kernels (linear.cpp, "scaled f16" path): every row
+// of x and of w is scaled by a power of two into f16's range, the f16 GEMM
+// (tensor cores where the device has them) accumulates in f32, and the scales
+// come back out in the epilogue:
+//   y[m, n] = act(2^(ex[m] + ew[n]) · Σ_k x'[m, k] w'[n, k] + bias[n]),
+//   x'[m, k] = x[m, k] · 2^-ex[m],  w'[n, k] = w[n, k] · 2^-ew[n].
+// e = floor(log2 M) - 14 for a row's largest magnitude M (absmax.comp), so the
+// row's largest value lands in [2^14, 2^15). bf16's 8-bit significand fits
+// f16's 11 bits: every element within 2^29 of its row's largest magnitude is
+// carried exactly (smaller ones become f16 subnormals, below 2^-39 zero), for
+// rows whose largest magnitude is at least 2^-112.
+//   MODE 0: x (bf16) -> x' (f16), one output word (2 elements) per invocation
+//   MODE 1: y32 (f32 GEMM result) -> y (any dtype), one output word per invocation
+#version 450
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint YT = 0;        // MODE 1: y's dtype
+layout(constant_id = 2) const uint BT = 0;        // MODE 1: bias dtype
+layout(constant_id = 3) const bool HAS_BIAS = false;
+layout(constant_id = 4) const uint ACT = 0;       // tx_activate code
+
+layout(std430, binding = 0) readonly buffer S { uint src[]; };
+layout(std430, binding = 1) readonly buffer AR { uint amax_row[]; };  // MODE 0: per row; MODE 1: per row of x
+layout(std430, binding = 2) readonly buffer AC { uint amax_col[]; };  // MODE 1: per row of w (column of y)
+layout(std430, binding = 3) readonly buffer Bias { uint bias[]; };
+layout(std430, binding = 4) buffer D { uint dst[]; };
+
+layout(push_constant) uniform PC {
+  uint64_t base;
+  uint64_t count;    // invocations (output words; f32 y: elements)
+  uint64_t n;        // elements
+  uint64_t src_off;  // elements
+  uint64_t dst_off;  // elements (MODE 0: 0)
+  uint cols;         // elements per row: K (MODE 0), N (MODE 1)
+  uint ar_off, ac_off, b_off;
+} pc;
+
+// Exponent of a row's scale from its largest magnitude (bf16 bits); 0 for an all-zero, Inf or NaN row.
+// Clamped so that 2^-e is a normal f32 (rows whose largest magnitude is below 2^-112 get 2^126).
+int row_exp(uint am) {
+  if (am == 0u || am >= 0x7f80u) return 0;
+  return clamp(int(am >> 7) - 127 - 14, -126, 126);
+}
+// v 2^s for |s| <= 252, in two factors so that no intermediate overflows or flushes early.
+float times_pow2(float v, int s) {
+  const int s1 = s / 2;
+  return v * exp2(float(s1)) * exp2(float(s - s1));
+}
+
+float value(uint64_t e) {
+  const uint64_t s = pc.src_off + e;
+#if MODE == 0
+  const float v = bf16_bits_to_f32((src[uint(s >> 1)] >> (uint(s & 1u) * 16u)) & 0xffffu);
+  return v * exp2(float(-row_exp(amax_row[pc.ar_off + uint(e / pc.cols)])));
+#else
+  const uint m = uint(e / pc.cols), c = uint(e % pc.cols);
+  float v = times_pow2(uintBitsToFloat(src[uint(s)]), row_exp(amax_row[pc.ar_off + m]) + row_exp(amax_col[pc.ac_off + c]));
+  if (HAS_BIAS) v += LOAD_ELEM(bias, BT, pc.b_off + c);
+  return tx_activate(v, ACT);
+#endif
+}
+
+void main() {
+  const uint64_t w = GLOBAL_ID_1D(pc.base);
+  if (w >= pc.count) return;
+#if MODE == 0
+  // x' starts at element 0 of a fresh f16 tensor: word w holds elements 2w, 2w + 1.
+  const uint64_t e0 = 2u * w;
+  const float lo = value(e0), hi = e0 + 1u < pc.n ? value(e0 + 1u) : 0.0;
+  dst[uint(w)] = packHalf2x16(vec2(lo, hi));
+#else
+  if (YT == DT_F32) {
+    dst[uint(pc.dst_off + w)] = floatBitsToUint(value(w));
+    return;
+  }
+  const uint64_t word = (pc.dst_off >> 1) + w;
+  const int64_t e0 = int64_t(word * 2u) - int64_t(pc.dst_off);
+  const bool lo_in = e0 >= 0 && e0 < int64_t(pc.n), hi_in = e0 + 1 >= 0 && e0 + 1 < int64_t(pc.n);
+  const uint old = (lo_in && hi_in) ? 0u : dst[uint(word)];
+  const uint lo = lo_in ? from_f32(value(uint64_t(e0)), YT) : (old & 0xffffu);
+  const uint hi = hi_in ? from_f32(value(uint64_t(e0 + 1)), YT) : (old >> 16);
+  dst[uint(word)] = lo | (hi << 16);
+#endif
+}
