@@ -3,7 +3,7 @@
 # parity suite on the GPU's OpenCL and Vulkan devices (normal + scale cases),
 # then GEMM and SDPA benchmarks beside PyTorch on the same GPU.
 # Usage (device command): source bench/device/setup.sh; bash bench/device/h100_run.sh [parts]
-# parts: any of devices,tests,scale,gemm,sdpa,torch,tune,geo,large,clsweep,sdpasweep
+# parts: any of devices,tests,scale,gemm,sdpa,torch,tune,geo,large,clsweep,sdpasweep,bf16tc
 # (default: all but tune, large and the sweeps). Logs go to $OUT.
 # tune: CLBlast's Xgemm tuner on the GPU's OpenCL device, then the f32 GEMM again.
 # large: tensors above 2^31 elements / 4 GiB (LargeTensor.*) and the row-window
@@ -11,6 +11,9 @@
 # clsweep: f32 GEMM 4096^3 on OpenCL with each Xgemm parameter set of
 #        bench/device/clblast_candidates.txt (TESSERA_CLBLAST_XGEMM).
 # sdpasweep: Vulkan sdpa coopmat variants (TESSERA_VK_SDPA_CM) at 32k tokens.
+# bf16tc: the opt-in bf16 paths on the f16 tensor cores (TESSERA_VK_GEMM=scaled16,
+#        TESSERA_VK_SDPA=coopmat): their parity (linear, sdpa, per-row linear)
+#        on Vulkan, then bf16 GEMM and sdpa timings beside the default paths.
 set -uo pipefail
 OUT=${OUT:-/tmp/tessera-out}
 mkdir -p "$OUT"
@@ -90,5 +93,22 @@ if has sdpasweep; then
     p=$(TESSERA_VK_SDPA_CM=$v TESSERA_TEST_BACKENDS=vulkan timeout 120 .device/tessera_tests --gtest_brief=1 \
         --gtest_filter='Parity_*sdpa*' 2>&1 | grep -E "PASSED|FAILED" | tr '\n' ' ')
     echo "$v parity: ${p:-no result}" | tee -a "$OUT/sdpasweep.txt"
+  done
+fi
+if has bf16tc; then
+  for fp in "TESSERA_VK_GEMM=scaled16:Parity_*linear*:RuntimeLinearRows.*" "TESSERA_VK_SDPA=coopmat:Parity_*sdpa*"; do
+    env_kv=${fp%%:*} filt=${fp#*:}
+    r=$(env "$env_kv" TESSERA_TEST_BACKENDS=vulkan timeout 200 .device/tessera_tests --gtest_brief=1 \
+        --gtest_filter="$filt" 2>&1 | grep -E "PASSED|FAILED" | tr '\n' ' ')
+    echo "$env_kv parity: ${r:-no result}" | tee -a "$OUT/bf16tc.txt"
+  done
+  for g in "" scaled16; do
+    TESSERA_VK_GEMM=$g timeout 200 $T bench gemm --backends $GPU_VK --dtypes bf16 \
+      --sizes 4096,8192x1536x1536,8192x6144x1536,8192x1536x6144,8192x4096x1024 2>&1 | grep -E "^vulkan" |
+      sed "s/^/gemm ${g:-portable}: /" | tee -a "$OUT/bf16tc.txt"
+  done
+  for s in "" coopmat; do
+    TESSERA_VK_SDPA=$s timeout 200 $T bench sdpa --backends $GPU_VK --dtypes bf16 --tokens 4096,32768 \
+      --heads 12 --head-dims 128 2>&1 | grep -E "^vulkan" | sed "s/^/sdpa ${s:-default}: /" | tee -a "$OUT/bf16tc.txt"
   done
 fi
