@@ -125,13 +125,6 @@ void softmax_step(float* S, int64_t ld, int64_t rows, int64_t nk, float* m, floa
   }
 }
 
-const float* as_f32(const Tensor& t, std::vector<float>& tmp) {
-  if (t.dtype() == DType::f32) return data<float>(t);
-  tmp.resize(size_t(t.numel()));
-  to_f32(data<char>(t), t.dtype(), tmp.data(), t.numel());
-  return tmp.data();
-}
-
 struct Seq {
   int64_t q0, nq, k0, nk;
 };

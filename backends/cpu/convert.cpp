@@ -1,4 +1,4 @@
-// Bulk dtype conversion for the CPU kernels (to_f32 / from_f32, cpu_device.hpp).
+// Bulk dtype conversion for the CPU kernels (to_f32 / from_f32 / as_f32, cpu_device.hpp).
 // f16 uses the F16C instructions when the CPU has them (8 values per
 // instruction, round to nearest even, NaN kept quiet with its top payload bits:
 // the same results as the scalar f16_to_f32 / f32_to_f16 in core/dtype.cpp,
@@ -85,6 +85,13 @@ void from_f32(const float* src, void* dst, DType t, int64_t n) {
     else
       for (int64_t i = r.begin(); i < r.end(); ++i) d[i] = f32_to_bf16(src[i]);
   });
+}
+
+const float* as_f32(const Tensor& t, std::vector<float>& tmp) {
+  if (t.dtype() == DType::f32) return data<float>(t);
+  tmp.resize(size_t(t.numel()));
+  to_f32(data<char>(t), t.dtype(), tmp.data(), t.numel());
+  return tmp.data();
 }
 
 }  // namespace tessera::cpu

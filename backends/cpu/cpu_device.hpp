@@ -3,6 +3,8 @@
 // from inside a TBB parallel region; every other loop runs on TBB. Nesting
 // the two has deadlocked elsewhere (oneTBB #1336, OpenBLAS #660).
 #pragma once
+#include <vector>
+
 #include "core/device.hpp"
 #include "core/tensor.hpp"
 
@@ -58,5 +60,7 @@ inline void st(void* p, DType t, int64_t i, float v) {
 // Convert n elements of any float dtype to f32 / from f32 (parallel).
 void to_f32(const void* src, DType t, float* dst, int64_t n);
 void from_f32(const float* src, void* dst, DType t, int64_t n);
+// t's data as f32: in place for an f32 tensor, else widened into `tmp`.
+const float* as_f32(const Tensor& t, std::vector<float>& tmp);
 
 }  // namespace tessera::cpu

@@ -15,13 +15,6 @@
 namespace tessera::cpu {
 namespace {
 
-const float* as_f32(const Tensor& t, std::vector<float>& tmp) {
-  if (t.dtype() == DType::f32) return data<float>(t);
-  tmp.resize(size_t(t.numel()));
-  to_f32(data<char>(t), t.dtype(), tmp.data(), t.numel());
-  return tmp.data();
-}
-
 // The fused epilogue, in f32 on the f32 result (before the one rounding).
 void apply_activation(ops::LinearAct act, float* v, int64_t n) {
   if (act == ops::LinearAct::none) return;

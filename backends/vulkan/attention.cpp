@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "backends/vulkan/absmax.hpp"
 #include "backends/vulkan/vk_kernel.hpp"
 #include "core/error.hpp"
 #include "ops/attention.hpp"
@@ -116,30 +117,15 @@ CmPick coopmat_shader(const Context& c, const ops::SdpaDims& dm, DType t, const 
 
 uint32_t dv_variant(int64_t Dv) { return Dv <= 64 ? 64 : Dv <= 128 ? 128 : Dv <= 256 ? 256 : 0; }
 
-struct AbsmaxPush {
-  uint64_t base, count, x_off;
-  uint32_t rows, heads, D, slot0;
-};
-
 // Per-head largest bf16 magnitudes of q, k and v (slots [0, H), [H, H + Hk), [H + Hk, H + 2 Hk)) for the
-// bf16 coopmat path's power-of-two scaling: a zeroed u32 tensor filled by absmax.comp.
+// bf16 coopmat path's power-of-two scaling.
 Tensor head_absmax(VulkanDevice& dev, const ops::SdpaDims& dm, uint64_t Tq, uint64_t Tk, const TensorArg& aq,
                    const TensorArg& ak, const TensorArg& av) {
-  Tensor m = Tensor::empty({dm.H + 2 * dm.Hk}, DType::i32, dev);
-  dev.fill(m.buffer(), m.offset_bytes(), size_t(m.nbytes()), 0u);
+  Tensor m = absmax_slots(dev, dm.H + 2 * dm.Hk);
   const TensorArg am = tensor_arg(m, true);
-  const Pipeline& p = dev.pipelines().get("absmax", 2, {{0, 256}}, 256);
-  struct Job {
-    const TensorArg* t;
-    uint64_t rows, heads, D, slot0;
-  };
-  for (const Job& j : {Job{&aq, Tq, uint64_t(dm.H), uint64_t(dm.D), 0}, Job{&ak, Tk, uint64_t(dm.Hk), uint64_t(dm.D),
-                       uint64_t(dm.H)}, Job{&av, Tk, uint64_t(dm.Hk), uint64_t(dm.Dv), uint64_t(dm.H + dm.Hk)}}) {
-    if (j.rows == 0) continue;
-    AbsmaxPush pc{0, j.heads * ((j.rows + 31) / 32), j.t->elem_off, uint32_t(j.rows), uint32_t(j.heads), uint32_t(j.D),
-                  uint32_t(j.slot0 + am.elem_off)};
-    launch_1d(dev, p, {j.t->bind, am.bind}, &pc, sizeof(pc), pc.count);
-  }
+  absmax(dev, aq, Tq, uint64_t(dm.H), uint64_t(dm.D), am, 0);
+  absmax(dev, ak, Tk, uint64_t(dm.Hk), uint64_t(dm.D), am, uint64_t(dm.H));
+  absmax(dev, av, Tk, uint64_t(dm.Hk), uint64_t(dm.Dv), am, uint64_t(dm.H + dm.Hk));
   return m;
 }
 

@@ -17,12 +17,14 @@
 //                    activation (shaders/linear_bf16.comp, absmax.comp)
 // TESSERA_VK_GEMM=128|64|coopmat|scaled16|<coopmat variant shader name> forces
 // a path (for tests and benchmarks; coopmat falls back to the portable path
-// where it cannot run; scaled16 sends bf16 through the scaled f16 path). Tuning log with H100 measurements: GEMM_NOTES.md.
+// where it cannot run; scaled16 sends bf16 through the scaled f16 path).
+// Tuning log with H100 measurements: GEMM_NOTES.md.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <tuple>
 
+#include "backends/vulkan/absmax.hpp"
 #include "backends/vulkan/vk_kernel.hpp"
 #include "core/error.hpp"
 #include "ops/linear.hpp"
@@ -140,16 +142,10 @@ struct Bf16Push {
   uint32_t cols, ar_off, ac_off, b_off;
 };
 
-// Per-row largest bf16 magnitudes of a [rows, cols] tensor (absmax.comp, one head per row).
+// Per-row largest bf16 magnitudes of a [rows, cols] matrix.
 Tensor row_absmax(VulkanDevice& dev, const TensorArg& t, uint64_t rows, uint64_t cols) {
-  Tensor m = Tensor::empty({int64_t(rows)}, DType::i32, dev);
-  dev.fill(m.buffer(), m.offset_bytes(), size_t(m.nbytes()), 0u);
-  const TensorArg am = tensor_arg(m, true);
-  struct {
-    uint64_t base, count, x_off;
-    uint32_t rows, heads, D, slot0;
-  } pc{0, rows, t.elem_off, 1, uint32_t(rows), uint32_t(cols), uint32_t(am.elem_off)};
-  launch_1d(dev, dev.pipelines().get("absmax", 2, {{0, 256}}, 256), {t.bind, am.bind}, &pc, sizeof(pc), rows);
+  Tensor m = absmax_slots(dev, int64_t(rows));
+  absmax(dev, t, 1, rows, cols, tensor_arg(m, true), 0);
   return m;
 }
 
@@ -166,7 +162,7 @@ bool scaled16_applies(const VulkanDevice& dev, const OpArgs& a, const std::strin
   return !dev.ctx().info.software || K < 60000;
 }
 
-void linear_scaled16(VulkanDevice& dev, OpArgs& a, const std::string& force) {
+void linear_scaled16(VulkanDevice& dev, OpArgs& a) {
   const Tensor &x = a.in[0], &w = a.in[1];
   const bool has_bias = a.in.size() > 2 && a.in[2].defined();
   Tensor& y = a.out[0];
@@ -219,7 +215,7 @@ void linear(Device& d, OpArgs& a) {
   const uint64_t M = uint64_t(y.numel()) / N;  // rows of x (also when K == 0)
   const std::string force = forced_path();
   if (K > 0 && scaled16_applies(dev, a, force)) {
-    linear_scaled16(dev, a, force);
+    linear_scaled16(dev, a);
     return;
   }
   auto ax = tensor_arg(x, false);

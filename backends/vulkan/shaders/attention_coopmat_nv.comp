@@ -239,13 +239,6 @@ uvec4 bf16x8_to_f16(uvec4 w, float mul) {
   return r;
 }
 #define CVT8(v, mul) (IN_BF16 ? bf16x8_to_f16((v), (mul)) : (v))
-// The exponent e of a head's scale 2^-e from its largest magnitude (bf16 bits); 0 for an all-zero,
-// Inf or NaN head (those propagate as in the reference). Clamped so that 2^-e is a normal f32 (heads whose
-// largest magnitude is below 2^-112 get 2^126).
-int head_scale_exp(uint am) {
-  if (am == 0u || am >= 0x7f80u) return 0;
-  return clamp(int(am >> 7) - 127 - 14, -126, 126);
-}
 #define OUT_BITS(v) (IN_BF16 ? from_f32((v), DT_BF16) : f32_to_f16_bits(v))
 
 // 8 halves of row `row` (element index of its first element `e`, any alignment), zeros when !ok.
@@ -267,20 +260,20 @@ void main() {
   if (r0 >= pc.Tq) return;  // uniform
   const uint r_end = min(r0 + BQ, pc.Tq);
   const float NEG_INF = -TX_INF;
-  // bf16: per-head scales 2^-e of q, k, v; the scores carry 2^-(eq+ek), folded into c2 in two
-  // factors (|eq + ek| <= 252); the output gets 2^ev back.
-  float mq = 1.0, mk = 1.0, mv = 1.0, s_mul1 = 1.0, s_mul2 = 1.0, out_mul = 1.0;
+  // bf16: per-head scales 2^-e of q, k, v; the scores carry 2^-(eq+ek), folded into c2; the output
+  // gets 2^ev back.
+  float mq = 1.0, mk = 1.0, mv = 1.0, out_mul = 1.0;
+  int eqk = 0;
   if (IN_BF16) {
-    const int eq = head_scale_exp(amax[pc.am_off + h]), ek = head_scale_exp(amax[pc.am_off + pc.H + hk]);
-    const int ev = head_scale_exp(amax[pc.am_off + pc.H + pc.Hk + hk]);
+    const int eq = bf16_scale_exp(amax[pc.am_off + h]), ek = bf16_scale_exp(amax[pc.am_off + pc.H + hk]);
+    const int ev = bf16_scale_exp(amax[pc.am_off + pc.H + pc.Hk + hk]);
     mq = exp2(float(-eq));
     mk = exp2(float(-ek));
     mv = exp2(float(-ev));
-    s_mul1 = exp2(float((eq + ek) / 2));
-    s_mul2 = exp2(float(eq + ek - (eq + ek) / 2));
+    eqk = eq + ek;
     out_mul = exp2(float(ev));
   }
-  const float c2 = pc.scale * float(LOG2E) * s_mul1 * s_mul2;
+  const float c2 = times_pow2(pc.scale * float(LOG2E), eqk);
 #if FOLD
   // A negative scale flips the scores' order: negate Q instead (exact), so the max of the raw
   // scores is the max of the scaled ones. A zero scale becomes 1e-30 (masked -inf stays -inf;

@@ -226,4 +226,19 @@ float tx_activate(float v, uint op) {
   return v;
 }
 
+// bf16 data on f16 kernels (attention_coopmat_nv.comp IN_BF16, linear_bf16.comp):
+// the exponent e of a row's or head's scale 2^-e from its largest magnitude (bf16
+// bits, absmax.comp), so that its largest value lands in [2^14, 2^15); 0 for an
+// all-zero, Inf or NaN one. Clamped so that 2^-e is a normal f32 (largest
+// magnitudes below 2^-112 get 2^126).
+int bf16_scale_exp(uint am) {
+  if (am == 0u || am >= 0x7f80u) return 0;
+  return clamp(int(am >> 7) - 127 - 14, -126, 126);
+}
+// v 2^s for |s| <= 252, in two factors so that no intermediate overflows or flushes early.
+float times_pow2(float v, int s) {
+  const int s1 = s / 2;
+  return v * exp2(float(s1)) * exp2(float(s - s1));
+}
+
 #endif

@@ -37,26 +37,15 @@ layout(push_constant) uniform PC {
   uint ar_off, ac_off, b_off;
 } pc;
 
-// Exponent of a row's scale from its largest magnitude (bf16 bits); 0 for an all-zero, Inf or NaN row.
-// Clamped so that 2^-e is a normal f32 (rows whose largest magnitude is below 2^-112 get 2^126).
-int row_exp(uint am) {
-  if (am == 0u || am >= 0x7f80u) return 0;
-  return clamp(int(am >> 7) - 127 - 14, -126, 126);
-}
-// v 2^s for |s| <= 252, in two factors so that no intermediate overflows or flushes early.
-float times_pow2(float v, int s) {
-  const int s1 = s / 2;
-  return v * exp2(float(s1)) * exp2(float(s - s1));
-}
-
 float value(uint64_t e) {
   const uint64_t s = pc.src_off + e;
 #if MODE == 0
   const float v = bf16_bits_to_f32((src[uint(s >> 1)] >> (uint(s & 1u) * 16u)) & 0xffffu);
-  return v * exp2(float(-row_exp(amax_row[pc.ar_off + uint(e / pc.cols)])));
+  return v * exp2(float(-bf16_scale_exp(amax_row[pc.ar_off + uint(e / pc.cols)])));
 #else
   const uint m = uint(e / pc.cols), c = uint(e % pc.cols);
-  float v = times_pow2(uintBitsToFloat(src[uint(s)]), row_exp(amax_row[pc.ar_off + m]) + row_exp(amax_col[pc.ac_off + c]));
+  const int sc = bf16_scale_exp(amax_row[pc.ar_off + m]) + bf16_scale_exp(amax_col[pc.ac_off + c]);
+  float v = times_pow2(uintBitsToFloat(src[uint(s)]), sc);
   if (HAS_BIAS) v += LOAD_ELEM(bias, BT, pc.b_off + c);
   return tx_activate(v, ACT);
 #endif
