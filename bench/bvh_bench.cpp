@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "bench/warm_up.hpp"
 #include "core/tensor.hpp"
 #include "ops/geometry_bvh.hpp"
 #include "ops/reference/geometry_bvh.hpp"
@@ -16,6 +17,7 @@ namespace tessera::bench {
 namespace {
 template <typename F>
 double median_ms(Device& dev, int samples, F&& fn) {
+  warm_up(dev, fn, 0.5, 20);
   std::vector<double> ms;
   for (int s = 0; s < samples; ++s) {
     dev.synchronize();

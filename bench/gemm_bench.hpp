@@ -19,6 +19,7 @@ struct GemmResult {
   GemmShape shape;
   double median_ms = 0, tflops = 0, gbps = 0;
   double nmse = -1;  // correctness pre-check vs the float64 reference on a sampled block (-1: skipped)
+  uint64_t driver_allocs = 0;  // allocator misses (driver allocations) inside the timed loop
 };
 
 // Each timed sample runs `reps` GEMMs back to back (rotating over 3 input sets

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <random>
 
+#include "bench/warm_up.hpp"
 #include "ops/raster.hpp"
 
 namespace tessera::bench {
@@ -33,6 +34,7 @@ RasterResult bench_raster(Device& dev, int64_t size, int64_t triangles, double t
   dev.synchronize();
   auto ids = out[0].to_double();
   res.covered = double(std::count_if(ids.begin(), ids.end(), [](double v) { return v >= 0; })) / double(ids.size());
+  warm_up(dev, [&] { ops::rasterize(tp, tf, size, size); }, 0.5, 20);
   std::vector<double> ts;
   for (int i = 0; i < runs; ++i) {
     auto t0 = std::chrono::steady_clock::now();

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "bench/warm_up.hpp"
 #include "core/op_registry.hpp"
 #include "core/tensor.hpp"
 #include "ops/parity.hpp"
@@ -68,15 +69,7 @@ SdpaResult bench_sdpa(Device& dev, DType dtype, int64_t n, int64_t heads, int64_
   const double flop = 4.0 * double(n) * double(n) * double(d) * double(heads);
   int reps = int(std::clamp(5e12 / flop, 1.0, 20.0));
   if (dev.backend() == "cpu" || dev.info().software) reps = 1;
-  // Warm-up of ~1 s: the GPU's clocks fall while the host reference above runs,
-  // and 5 single-launch samples would otherwise time the ramp back up.
-  if (dev.backend() != "cpu" && !dev.info().software) {
-    const auto w0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < 200 && std::chrono::steady_clock::now() - w0 < std::chrono::seconds(1); ++i) {
-      run();
-      dev.synchronize();
-    }
-  }
+  warm_up(dev, run, 1.0, 200);  // the host reference above left the GPU idle
   std::vector<double> ms;
   for (int s = 0; s < samples; ++s) {
     auto t0 = std::chrono::steady_clock::now();

@@ -8,6 +8,7 @@
 #include <functional>
 #include <random>
 
+#include "bench/warm_up.hpp"
 #include "core/tensor.hpp"
 #include "ops/parity.hpp"
 #include "ops/sparse_conv.hpp"
@@ -96,13 +97,7 @@ SparseConvResult bench_sparse_conv(Device& dev, DType dtype, int64_t res, int64_
   const double flop = 2.0 * double(r.active_pairs) * double(C) * double(C);
   int reps = int(std::clamp(2e12 / flop, 1.0, 50.0));
   if (!gpu) reps = 1;
-  if (gpu) {  // ~1 s warm-up: clocks ramp up from idle
-    const auto w0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < 500 && std::chrono::steady_clock::now() - w0 < std::chrono::seconds(1); ++i) {
-      run();
-      dev.synchronize();
-    }
-  }
+  warm_up(dev, run);
   r.median_ms = time_ms(dev, run, gpu ? samples : 3, reps);
   r.tflops = flop / (r.median_ms * 1e-3) / 1e12;
   return r;
