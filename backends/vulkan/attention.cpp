@@ -8,13 +8,14 @@
 //                             fragments, f32 accumulators, softmax in
 //                             registers on the score fragments, P rounded to
 //                             f16 for P V: shaders/attention_coopmat_nv.comp.
-//                             bf16 (NV coopmat v1 has no bf16 fragments) can
-//                             run there too, each head scaled by a power of two
-//                             into f16's range (absmax.comp finds the head's
-//                             largest magnitude first); until that is measured
-//                             on a GPU it is taken only when forced
-//                             (TESSERA_VK_SDPA=coopmat), else bf16 runs the
-//                             portable kernel.
+//                             bf16 (NV coopmat v1 has no bf16 fragments) runs
+//                             there too, each head scaled by a power of two
+//                             into f16's range (bf16_scaling.hpp: absmax.comp
+//                             finds each head's largest magnitude; k and v are
+//                             copied to scaled f16 first, q is converted while
+//                             staged; TESSERA_VK_SDPA_KV=inline converts k / v
+//                             in the kernel too, as when the copies would not
+//                             fit the device's limits).
 // TESSERA_VK_SDPA=portable|coopmat forces a path where it can run;
 // coopmat_emu runs the coopmat kernel's functional model (same fragment
 // layout and softmax, products emulated) on any device, for tests.
@@ -26,7 +27,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "backends/vulkan/absmax.hpp"
+#include "backends/vulkan/bf16_scaling.hpp"
 #include "backends/vulkan/vk_kernel.hpp"
 #include "core/error.hpp"
 #include "ops/attention.hpp"
@@ -90,7 +91,6 @@ struct CmPick {
 // TESSERA_VK_SDPA_CM=<tag> picks a variant of kCmVariants (tuning).
 CmPick coopmat_shader(const Context& c, const ops::SdpaDims& dm, DType t, const std::string& force) {
   if ((t != DType::f16 && t != DType::bf16) || dm.D != dm.Dv || (dm.D != 64 && dm.D != 128)) return {};
-  if (t == DType::bf16 && force != "coopmat" && force != "coopmat_emu") return {};  // not yet measured: opt-in
   const std::string hd = std::to_string(dm.D);
   if (force == "coopmat_emu") {
     const std::string name = "attention_coopmat_emu_hd" + hd;
@@ -149,12 +149,28 @@ void sdpa(Device& d, OpArgs& a) {
   std::vector<Binding> binds{aq.bind, ak.bind, av.bind, ao.bind, acq.bind, ack.bind};
   const CmPick cm = coopmat_shader(ctx, dm, q.dtype(), forced_path());
   const bool bf16_cm = !cm.shader.empty() && q.dtype() == DType::bf16;
-  Tensor amax;  // bf16 coopmat: per-head magnitudes (kept alive until the launches are recorded)
+  Tensor amax, kf, vf;  // bf16 coopmat: per-head magnitudes, scaled f16 k / v (alive until recorded)
+  bool kv_f16 = false;
   if (bf16_cm) {
     amax = head_absmax(dev, dm, Tq, Tk, aq, ak, av);
     const TensorArg am = tensor_arg(amax, false);
     pc.am_off = uint32_t(am.elem_off);
     binds.push_back(am.bind);
+    const char* kv = std::getenv("TESSERA_VK_SDPA_KV");
+    const uint64_t copy_bytes = Tk * uint64_t(dm.Hk) * uint64_t(std::max(dm.D, dm.Dv)) * 2;
+    kv_f16 = !(kv && std::string(kv) == "inline") && copy_bytes <= dev.info().max_binding_bytes &&
+             copy_bytes <= dev.info().max_alloc_bytes;
+    if (kv_f16) {
+      kf = scaled_f16_copy(dev, ak, Tk * uint64_t(dm.Hk), uint64_t(dm.D), am, uint64_t(dm.H), uint64_t(dm.Hk));
+      vf = scaled_f16_copy(dev, av, Tk * uint64_t(dm.Hk), uint64_t(dm.Dv), am, uint64_t(dm.H + dm.Hk),
+                           uint64_t(dm.Hk));
+      ak = tensor_arg(kf, false);
+      av = tensor_arg(vf, false);
+      binds[1] = ak.bind;
+      binds[2] = av.bind;
+      pc.k_off = uint32_t(ak.elem_off);
+      pc.v_off = uint32_t(av.elem_off);
+    }
   } else if (!cm.shader.empty()) {
     binds.push_back(aq.bind);  // binding 6, never read for f16
   }
@@ -168,7 +184,7 @@ void sdpa(Device& d, OpArgs& a) {
       !cm.shader.empty()
           ? dev.pipelines().get(cm.shader, 7,
                                 {{2, uint32_t(dm.varlen)}, {3, uint32_t(aligned)}, {4, uint32_t(oaligned)},
-                                 {5, uint32_t(bf16_cm)}},
+                                 {5, uint32_t(bf16_cm)}, {6, uint32_t(kv_f16)}},
                                 32 * cm.var.nsg)
           : dev.pipelines().get("attention_dv" + std::to_string(dv_variant(dm.Dv)), 6,
                                 {{1, dtype_code(q.dtype())}, {2, uint32_t(dm.varlen)}, {3, uint32_t(aligned)}}, 256);

@@ -9,22 +9,24 @@
 //   gemm_128         portable 128x128 tiles, 8x8 per invocation (large
 //                    problems on hardware GPUs; f32/bf16 and mixed dtypes)
 //   gemm_64          portable 64x64 tiles, 4x4 per invocation
-//   scaled f16       bf16 x and w (opt-in, TESSERA_VK_GEMM=scaled16, until
-//                    measured on a GPU): rows scaled by powers of two into
-//                    f16 (exact for bf16 values within 2^29 of their row's
-//                    largest), the device's f16 GEMM (tensor cores where it
-//                    has them) into an f32 temporary, then scales / bias /
-//                    activation (shaders/linear_bf16.comp, absmax.comp)
+//   scaled f16       bf16 x and w on devices with the coopmat kernel (the
+//                    default there; TESSERA_VK_GEMM=scaled16 forces it
+//                    elsewhere): rows of x and w copied to f16 scaled by
+//                    powers of two (exact for bf16 values within 2^29 of
+//                    their row's largest; bf16_scaling.hpp), the coopmat
+//                    GEMM with the scales applied in its epilogue (SCALED);
+//                    without the coopmat kernel, the portable f16 GEMM into
+//                    an f32 temporary, then shaders/linear_bf16.comp MODE 1
 // TESSERA_VK_GEMM=128|64|coopmat|scaled16|<coopmat variant shader name> forces
 // a path (for tests and benchmarks; coopmat falls back to the portable path
-// where it cannot run; scaled16 sends bf16 through the scaled f16 path).
+// where it cannot run; 128 / 64 keep bf16 on the portable kernel).
 // Tuning log with H100 measurements: GEMM_NOTES.md.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <tuple>
 
-#include "backends/vulkan/absmax.hpp"
+#include "backends/vulkan/bf16_scaling.hpp"
 #include "backends/vulkan/vk_kernel.hpp"
 #include "core/error.hpp"
 #include "ops/linear.hpp"
@@ -36,6 +38,7 @@ struct GemmPush {
   uint32_t M, N, K;
   uint32_t x_off, w_off, b_off, y_off;
   uint32_t tile_x0, tile_y0;
+  uint32_t ax_off, aw_off;  // coopmat, scaled: per-row magnitudes of x and w
 };
 
 std::string forced_path() {
@@ -83,19 +86,27 @@ const CoopVariant* coopmat_variant(const Context& c, const std::string& want) {
 
 // One GEMM y = x . w^T (+ bias, activation) on bound tensors: the coopmat
 // kernel for f16 x and w where the device has one, else the portable kernel.
+// With scales (coopmat only): y = act(2^(ex[m] + ew[n]) x . w^T + bias), the
+// exponents from per-row magnitudes amx, amw (bf16_scaling.hpp).
 struct Gemm {
   TensorArg x, w, b, y;
   DType xt, wt, bt, yt;
   bool has_bias;
   uint32_t act;
   uint64_t M, N, K;
+  const TensorArg* amx = nullptr;
+  const TensorArg* amw = nullptr;
 };
 
 void run_gemm(VulkanDevice& dev, const Gemm& g, const std::string& force) {
   const Context& ctx = dev.ctx();
   const uint32_t bt = g.has_bias ? dtype_code(g.bt) : 0;
-  GemmPush pc{uint32_t(g.M), uint32_t(g.N), uint32_t(g.K), uint32_t(g.x.elem_off), uint32_t(g.w.elem_off),
-              uint32_t(g.b.elem_off), uint32_t(g.y.elem_off), 0, 0};
+  const bool scaled = g.amx && g.amw;
+  GemmPush pc{uint32_t(g.M),           uint32_t(g.N),           uint32_t(g.K),
+              uint32_t(g.x.elem_off),  uint32_t(g.w.elem_off),  uint32_t(g.b.elem_off),
+              uint32_t(g.y.elem_off),  0,
+              0,                       scaled ? uint32_t(g.amx->elem_off) : 0,
+              scaled ? uint32_t(g.amw->elem_off) : 0};
   std::vector<Binding> binds{g.x.bind, g.w.bind, g.b.bind, g.y.bind};
   const bool f16_in = g.xt == DType::f16 && g.wt == DType::f16;
   const bool portable_forced = force == "64" || force == "128";
@@ -103,13 +114,17 @@ void run_gemm(VulkanDevice& dev, const Gemm& g, const std::string& force) {
   const bool aligned = g.K % 8 == 0 && g.x.elem_off % 8 == 0 && g.w.elem_off % 8 == 0;
   const std::string pick = force.empty() && !aligned ? "gemm_cm_256x128_s1p1_w16" : force;
   const CoopVariant* var = f16_in && !portable_forced ? coopmat_variant(ctx, pick) : nullptr;
+  TESSERA_CHECK(var || !scaled, "vulkan linear: scaled GEMM without the coopmat kernel");
   if (var) {
-    const auto& p = dev.pipelines().get(var->shader, 4,
+    binds.push_back(scaled ? g.amx->bind : g.x.bind);  // bindings 4, 5: read only when scaled
+    binds.push_back(scaled ? g.amw->bind : g.x.bind);
+    const auto& p = dev.pipelines().get(var->shader, 6,
                                         {{3, bt},
                                          {4, dtype_code(g.yt)},
                                          {5, uint32_t(g.has_bias)},
                                          {6, uint32_t(aligned)},
-                                         {7, g.act}},
+                                         {7, g.act},
+                                         {8, uint32_t(scaled)}},
                                         var->threads());
     launch_2d(dev, p, binds, &pc, sizeof(pc), (g.N + var->tn - 1) / var->tn, (g.M + var->tm - 1) / var->tm,
               offsetof(GemmPush, tile_x0), offsetof(GemmPush, tile_y0));
@@ -137,11 +152,6 @@ void run_gemm(VulkanDevice& dev, const Gemm& g, const std::string& force) {
             offsetof(GemmPush, tile_x0), offsetof(GemmPush, tile_y0));
 }
 
-struct Bf16Push {
-  uint64_t base, count, n, src_off, dst_off;
-  uint32_t cols, ar_off, ac_off, b_off;
-};
-
 // Per-row largest bf16 magnitudes of a [rows, cols] matrix.
 Tensor row_absmax(VulkanDevice& dev, const TensorArg& t, uint64_t rows, uint64_t cols) {
   Tensor m = absmax_slots(dev, int64_t(rows));
@@ -149,20 +159,23 @@ Tensor row_absmax(VulkanDevice& dev, const TensorArg& t, uint64_t rows, uint64_t
   return m;
 }
 
-// The bf16 x bf16 linear through the f16 GEMM (shaders/linear_bf16.comp has the math). Opt-in
-// (TESSERA_VK_GEMM=scaled16) until it has been measured on a GPU with the tensor-core kernel inside;
-// needs the temporaries to fit the device's limits and, on lavapipe, one row per invocation within
-// its loop budget.
+// The bf16 x bf16 linear through f16 GEMM kernels (shaders/linear_bf16.comp has the math): the default
+// where the coopmat kernel runs (tensor cores), or forced (TESSERA_VK_GEMM=scaled16). Needs the f16
+// copies (and, without the coopmat kernel, the f32 temporary) to fit the device's limits and, on lavapipe,
+// the conversion loops within its budget.
 bool scaled16_applies(const VulkanDevice& dev, const OpArgs& a, const std::string& force) {
   const Tensor &x = a.in[0], &w = a.in[1];
-  if (force != "scaled16" || x.dtype() != DType::bf16 || w.dtype() != DType::bf16) return false;
+  if (x.dtype() != DType::bf16 || w.dtype() != DType::bf16 || force == "64" || force == "128") return false;
   const uint64_t N = uint64_t(w.dim(0)), K = uint64_t(w.dim(1)), M = N ? uint64_t(a.out[0].numel()) / N : 0;
-  const uint64_t most = std::max({M * K * 2, N * K * 2, M * N * 4});
+  const bool aligned = K % 8 == 0;  // the f16 copies start at 0: rows 16-byte aligned when K % 8 == 0
+  const bool coopmat = coopmat_variant(dev.ctx(), aligned ? force : "gemm_cm_256x128_s1p1_w16") != nullptr;
+  if (force != "scaled16" && !coopmat) return false;
+  const uint64_t most = std::max({M * K * 2, N * K * 2, coopmat ? 0 : M * N * 4});
   if (most > dev.info().max_binding_bytes || most > dev.info().max_alloc_bytes) return false;
   return !dev.ctx().info.software || K < 60000;
 }
 
-void linear_scaled16(VulkanDevice& dev, OpArgs& a) {
+void linear_scaled16(VulkanDevice& dev, OpArgs& a, const std::string& force) {
   const Tensor &x = a.in[0], &w = a.in[1];
   const bool has_bias = a.in.size() > 2 && a.in[2].defined();
   Tensor& y = a.out[0];
@@ -172,22 +185,21 @@ void linear_scaled16(VulkanDevice& dev, OpArgs& a) {
   Tensor mx = row_absmax(dev, ax, M, K), mw = row_absmax(dev, aw, N, K);
   const TensorArg amx = tensor_arg(mx, false), amw = tensor_arg(mw, false);
   // x' and w' (f16), scaled per row.
-  Tensor xs = Tensor::empty({int64_t(M), int64_t(K)}, DType::f16, dev);
-  Tensor ws = Tensor::empty({int64_t(N), int64_t(K)}, DType::f16, dev);
-  const auto& pin = dev.pipelines().get("linear_bf16_in", 5, {{0, 256}}, 256);
-  for (auto [src, am, dst, rows] : {std::tuple{&ax, &amx, &xs, M}, std::tuple{&aw, &amw, &ws, N}}) {
-    const TensorArg ad = tensor_arg(*dst, true);
-    TESSERA_CHECK(ad.elem_off == 0, "vulkan linear: scaled f16 temporary not at a binding start");
-    const uint64_t n = rows * K;
-    Bf16Push pc{0, (n + 1) / 2, n, src->elem_off, 0, uint32_t(K), uint32_t(am->elem_off), 0, 0};
-    launch_1d(dev, pin, {src->bind, am->bind, am->bind, am->bind, ad.bind}, &pc, sizeof(pc), pc.count);
+  Tensor xs = scaled_f16_copy(dev, ax, M, K, amx, 0, 0), ws = scaled_f16_copy(dev, aw, N, K, amw, 0, 0);
+  const uint32_t act = uint32_t(ops::linear_activation(a.attrs));
+  const bool aligned = K % 8 == 0;
+  if (coopmat_variant(dev.ctx(), aligned ? force : "gemm_cm_256x128_s1p1_w16")) {
+    // Tensor cores; scales, bias and activation in the GEMM's epilogue.
+    Gemm g{tensor_arg(xs, false), tensor_arg(ws, false), ab, ay, DType::f16, DType::f16,
+           has_bias ? a.in[2].dtype() : DType::f32, y.dtype(), has_bias, act, M, N, K, &amx, &amw};
+    run_gemm(dev, g, force == "scaled16" ? "" : force);
+    return;
   }
   // f32 GEMM result of the scaled operands, then scales, bias, activation and rounding.
   Tensor y32 = Tensor::empty({int64_t(M), int64_t(N)}, DType::f32, dev);
   run_gemm(dev, Gemm{tensor_arg(xs, false), tensor_arg(ws, false), tensor_arg(xs, false), tensor_arg(y32, true),
                      DType::f16, DType::f16, DType::f16, DType::f32, false, 0, M, N, K},
            "");
-  const uint32_t act = uint32_t(ops::linear_activation(a.attrs));
   const auto& pout = dev.pipelines().get("linear_bf16_out", 5,
                                          {{0, 256},
                                           {1, dtype_code(y.dtype())},
@@ -199,7 +211,7 @@ void linear_scaled16(VulkanDevice& dev, OpArgs& a) {
   const uint64_t count = y.dtype() == DType::f32 ? n : words_covering(y.dtype(), n, ay.elem_off);
   const TensorArg a32 = tensor_arg(y32, false);
   Bf16Push pc{0, count, n, a32.elem_off, ay.elem_off, uint32_t(N), uint32_t(amx.elem_off), uint32_t(amw.elem_off),
-              uint32_t(ab.elem_off)};
+              uint32_t(ab.elem_off), 0};
   launch_1d(dev, pout, {a32.bind, amx.bind, amw.bind, ab.bind, ay.bind}, &pc, sizeof(pc), count);
 }
 
@@ -215,7 +227,7 @@ void linear(Device& d, OpArgs& a) {
   const uint64_t M = uint64_t(y.numel()) / N;  // rows of x (also when K == 0)
   const std::string force = forced_path();
   if (K > 0 && scaled16_applies(dev, a, force)) {
-    linear_scaled16(dev, a);
+    linear_scaled16(dev, a, force);
     return;
   }
   auto ax = tensor_arg(x, false);

@@ -11,9 +11,9 @@
 # clsweep: f32 GEMM 4096^3 on OpenCL with each Xgemm parameter set of
 #        bench/device/clblast_candidates.txt (TESSERA_CLBLAST_XGEMM).
 # sdpasweep: Vulkan sdpa coopmat variants (TESSERA_VK_SDPA_CM) at 32k tokens.
-# bf16tc: the opt-in bf16 paths on the f16 tensor cores (TESSERA_VK_GEMM=scaled16,
-#        TESSERA_VK_SDPA=coopmat): their parity (linear, sdpa, per-row linear)
-#        on Vulkan, then bf16 GEMM and sdpa timings beside the default paths.
+# bf16tc: the bf16 paths on the f16 tensor cores (the defaults for bf16 there):
+#        their parity (linear, sdpa, per-row linear; sdpa with k / v converted
+#        in the kernel), then bf16 GEMM and sdpa timings beside the portable kernels.
 set -uo pipefail
 OUT=${OUT:-/tmp/tessera-out}
 mkdir -p "$OUT"
@@ -96,19 +96,24 @@ if has sdpasweep; then
   done
 fi
 if has bf16tc; then
-  for fp in "TESSERA_VK_GEMM=scaled16:Parity_*linear*:RuntimeLinearRows.*" "TESSERA_VK_SDPA=coopmat:Parity_*sdpa*"; do
+  # Parity of the bf16 tensor-core paths (the defaults for bf16 on NVIDIA): linear through the scaled
+  # f16 coopmat GEMM, sdpa with k / v copied to scaled f16 and, forced, converted inside the kernel.
+  for fp in ":Parity_*linear*:RuntimeLinearRows.*:Parity_*sdpa*" "TESSERA_VK_SDPA_KV=inline:Parity_*sdpa*bf16*" \
+            "TESSERA_VK_GEMM=scaled16:Parity_*linear*:RuntimeLinearRows.*"; do
     env_kv=${fp%%:*} filt=${fp#*:}
-    r=$(env "$env_kv" TESSERA_TEST_BACKENDS=vulkan timeout 200 .device/tessera_tests --gtest_brief=1 \
+    r=$(env $env_kv TESSERA_TEST_BACKENDS=vulkan timeout 200 .device/tessera_tests --gtest_brief=1 \
         --gtest_filter="$filt" 2>&1 | grep -E "PASSED|FAILED" | tr '\n' ' ')
-    echo "$env_kv parity: ${r:-no result}" | tee -a "$OUT/bf16tc.txt"
+    echo "${env_kv:-default} parity: ${r:-no result}" | tee -a "$OUT/bf16tc.txt"
   done
-  for g in "" scaled16; do
+  for g in 128 ""; do
     TESSERA_VK_GEMM=$g timeout 200 $T bench gemm --backends $GPU_VK --dtypes bf16 \
       --sizes 4096,8192x1536x1536,8192x6144x1536,8192x1536x6144,8192x4096x1024 2>&1 | grep -E "^vulkan" |
-      sed "s/^/gemm ${g:-portable}: /" | tee -a "$OUT/bf16tc.txt"
+      sed "s/^/gemm ${g:-default}: /" | tee -a "$OUT/bf16tc.txt"
   done
-  for s in "" coopmat; do
-    TESSERA_VK_SDPA=$s timeout 200 $T bench sdpa --backends $GPU_VK --dtypes bf16 --tokens 4096,32768 \
-      --heads 12 --head-dims 128 2>&1 | grep -E "^vulkan" | sed "s/^/sdpa ${s:-default}: /" | tee -a "$OUT/bf16tc.txt"
+  for s in "TESSERA_VK_SDPA=portable" "TESSERA_VK_SDPA_KV=inline" "TESSERA_VK_SDPA="; do
+    for hh in 12:128 16:64; do
+      env $s timeout 200 $T bench sdpa --backends $GPU_VK --dtypes bf16 --tokens 4096,32768 \
+        --heads ${hh%%:*} --head-dims ${hh#*:} 2>&1 | grep -E "^vulkan" | sed "s/^/sdpa $s: /" | tee -a "$OUT/bf16tc.txt"
+    done
   done
 fi

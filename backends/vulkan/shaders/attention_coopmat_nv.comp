@@ -44,6 +44,9 @@
 // it zero. Scores are S 2^-(eq+ek): the scale absorbs 2^(eq+ek); O is
 // multiplied by 2^ev at the end and written as bf16. Nothing is ever forced
 // into f16 beyond its range (the precision contract of docs/numerics.md).
+// KV_F16: the host made the scaled f16 copies of k and v already (every K / V
+// tile is staged once per 16·NSG query rows, so converting them here would
+// repeat the work Tq / (16·NSG) times); only q is converted while staged.
 #version 450
 #extension GL_EXT_control_flow_attributes : enable
 #ifndef EMULATE
@@ -102,6 +105,7 @@ layout(constant_id = 2) const bool VARLEN = false;
 layout(constant_id = 3) const bool ALIGNED = false;   // q/k/v offsets multiples of 8 elements: 16-byte loads
 layout(constant_id = 4) const bool OALIGNED = false;  // out offset a multiple of 8 elements: 16-byte stores
 layout(constant_id = 5) const bool IN_BF16 = false;   // q/k/v/out bf16: per-head power-of-two scaling into f16
+layout(constant_id = 6) const bool KV_F16 = false;    // IN_BF16: k / v bound as their scaled f16 copies
 
 layout(std430, binding = 0) readonly buffer Q { uint q[]; };
 layout(std430, binding = 1) readonly buffer K { uint k[]; };
@@ -239,6 +243,7 @@ uvec4 bf16x8_to_f16(uvec4 w, float mul) {
   return r;
 }
 #define CVT8(v, mul) (IN_BF16 ? bf16x8_to_f16((v), (mul)) : (v))
+#define CVT8_KV(v, mul) (IN_BF16 && !KV_F16 ? bf16x8_to_f16((v), (mul)) : (v))
 #define OUT_BITS(v) (IN_BF16 ? from_f32((v), DT_BF16) : f32_to_f16_bits(v))
 
 // 8 halves of row `row` (element index of its first element `e`, any alignment), zeros when !ok.
@@ -339,8 +344,8 @@ void main() {
     [[unroll]] for (uint e = 0u; e < LD_PER; ++e) {
       uint l = tid + e * NT, jj = l / (HD / 8u), c = (l % (HD / 8u)) * 8u, key = ka + jj;
       if (!LD_OK(l)) break;
-      sh[KS + jj * RPV + c / 8u] = CVT8(LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb), mk);
-      sh[VS + jj * RPV + c / 8u] = CVT8(LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb), mv);
+      sh[KS + jj * RPV + c / 8u] = CVT8_KV(LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb), mk);
+      sh[VS + jj * RPV + c / 8u] = CVT8_KV(LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb), mv);
     }
     barrier();
     uint buf = 0u;
@@ -354,8 +359,8 @@ void main() {
         [[unroll]] for (uint e = 0u; e < LD_PER; ++e) {
           uint l = tid + e * NT, jj = l / (HD / 8u), c = (l % (HD / 8u)) * 8u, key = j0 + BKV + jj;
           if (!LD_OK(l)) break;
-          kr[e] = CVT8(LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb), mk);
-          vr[e] = CVT8(LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb), mv);
+          kr[e] = CVT8_KV(LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb), mk);
+          vr[e] = CVT8_KV(LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb), mv);
         }
       }
       const uint KB = KS + buf * (KV_V / 2u), VB = VS + buf * (KV_V / 2u);
@@ -365,8 +370,8 @@ void main() {
       [[unroll]] for (uint e = 0u; e < LD_PER; ++e) {
         uint l = tid + e * NT, jj = l / (HD / 8u), c = (l % (HD / 8u)) * 8u, key = j0 + jj;
         if (!LD_OK(l)) break;
-        sh[KS + jj * RPV + c / 8u] = CVT8(LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb), mk);
-        sh[VS + jj * RPV + c / 8u] = CVT8(LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb), mv);
+        sh[KS + jj * RPV + c / 8u] = CVT8_KV(LOAD8(k, k4, pc.k_off + (key * pc.Hk + hk) * HD + c, key < kb), mk);
+        sh[VS + jj * RPV + c / 8u] = CVT8_KV(LOAD8(v, v4, pc.v_off + (key * pc.Hk + hk) * HD + c, key < kb), mv);
       }
       barrier();
 #endif

@@ -27,6 +27,10 @@
 // Ragged M, N, K: loads outside the matrices give zeros; the epilogue masks.
 // Epilogue: each subgroup writes one row of fragments (CM_M x its columns) to
 // shared scratch, then lanes write whole 32-bit words of y (coalesced rows).
+// SCALED (bf16 linear through f16, linear.cpp): x and w hold rows scaled by
+// 2^-ex[m] / 2^-ew[n] (shaders/linear_bf16.comp, MODE 0); the epilogue multiplies
+// by 2^(ex[m] + ew[n]) (exponents from the per-row magnitudes in bindings 4, 5)
+// before the bias and the activation.
 #version 450
 #extension GL_EXT_control_flow_attributes : enable
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
@@ -96,6 +100,7 @@ layout(constant_id = 4) const uint YT = 0;
 layout(constant_id = 5) const bool HAS_BIAS = false;
 layout(constant_id = 6) const bool ALIGNED = false;  // K, x_off, w_off multiples of 8: 16-byte loads
 layout(constant_id = 7) const uint ACT = 0;  // fused epilogue activation (tx_activate codes; 0 none)
+layout(constant_id = 8) const bool SCALED = false;  // rows of x and w carry power-of-two scales (see above)
 
 layout(std430, binding = 0) readonly buffer X { uint x[]; };
 layout(std430, binding = 0) readonly buffer X4 { uvec4 x4[]; };
@@ -103,11 +108,14 @@ layout(std430, binding = 1) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer W4 { uvec4 w4[]; };
 layout(std430, binding = 2) readonly buffer Bias { uint bias[]; };
 layout(std430, binding = 3) buffer Y { uint y[]; };
+layout(std430, binding = 4) readonly buffer AX { uint amax_x[]; };  // SCALED: per row of x (bf16 magnitude bits)
+layout(std430, binding = 5) readonly buffer AW { uint amax_w[]; };  // SCALED: per row of w
 
 layout(push_constant) uniform PC {
   uint M, N, K;
   uint x_off, w_off, b_off, y_off;
   uint tile_x0, tile_y0;
+  uint ax_off, aw_off;  // SCALED: element offsets in bindings 4, 5
 } pc;
 
 #if SH_T == 1
@@ -333,7 +341,7 @@ void main() {
 #if EPI_DIRECT
   // f16 y without bias, whole tile inside y, 32-bit aligned rows: convert the
   // fragments (round to nearest even) and store them straight to y.
-  if (YT == DT_F16 && !HAS_BIAS && ACT == 0u && ((pc.N | pc.y_off) & 1u) == 0u && m0 + TILE_M <= pc.M && n0 + TILE_N <= pc.N) {
+  if (YT == DT_F16 && !SCALED && !HAS_BIAS && ACT == 0u && ((pc.N | pc.y_off) & 1u) == 0u && m0 + TILE_M <= pc.M && n0 + TILE_N <= pc.N) {
     [[unroll]] for (uint i = 0; i < C_ROWS; ++i)
       [[unroll]] for (uint j = 0; j < C_COLS; ++j) {
         fcoopmatNV<16, gl_ScopeSubgroup, CM_M, CM_N> h = fcoopmatNV<16, gl_ScopeSubgroup, CM_M, CM_N>(acc[i][j]);
@@ -359,6 +367,11 @@ void main() {
       if (row < pc.M && col < pc.N) {
         float v0 = scratch_at(sbase * 4 + r * SCR_S * 4 + c);
         float v1 = scratch_at(sbase * 4 + r * SCR_S * 4 + c + 1);
+        if (SCALED) {
+          const int ex = bf16_scale_exp(amax_x[pc.ax_off + row]);
+          v0 = times_pow2(v0, ex + bf16_scale_exp(amax_w[pc.aw_off + col]));
+          if (col + 1 < pc.N) v1 = times_pow2(v1, ex + bf16_scale_exp(amax_w[pc.aw_off + col + 1]));
+        }
         if (HAS_BIAS) {
           v0 += LOAD_ELEM(bias, BT, pc.b_off + col);
           if (col + 1 < pc.N) v1 += LOAD_ELEM(bias, BT, pc.b_off + col + 1);

@@ -9,9 +9,15 @@
 // f16's 11 bits: every element within 2^29 of its row's largest magnitude is
 // carried exactly (smaller ones become f16 subnormals, below 2^-39 zero), for
 // rows whose largest magnitude is at least 2^-112.
-//   MODE 0: x (bf16) -> x' (f16), one output word (2 elements) per invocation
+//   MODE 0: x (bf16) -> x' (f16), one output word (2 elements) per invocation, or
+//           8 elements (16 bytes) when ALIGNED8 (cols and src_off multiples of 8);
+//           with row_mod != 0 the scale of row r is slot r % row_mod (sdpa's k / v:
+//           rows of D elements, one scale per head)
 //   MODE 1: y32 (f32 GEMM result) -> y (any dtype), one output word per invocation
+//           (used where the f16 GEMM cannot apply the scales in its own epilogue:
+//           the portable GEMM; gemm_coopmat_nv.comp does, SCALED)
 #version 450
+#extension GL_EXT_control_flow_attributes : enable
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #include "common.glsl"
 
@@ -20,12 +26,15 @@ layout(constant_id = 1) const uint YT = 0;        // MODE 1: y's dtype
 layout(constant_id = 2) const uint BT = 0;        // MODE 1: bias dtype
 layout(constant_id = 3) const bool HAS_BIAS = false;
 layout(constant_id = 4) const uint ACT = 0;       // tx_activate code
+layout(constant_id = 5) const bool ALIGNED8 = false;  // MODE 0: 16-byte loads and stores
 
 layout(std430, binding = 0) readonly buffer S { uint src[]; };
+layout(std430, binding = 0) readonly buffer S4 { uvec4 src4[]; };
 layout(std430, binding = 1) readonly buffer AR { uint amax_row[]; };  // MODE 0: per row; MODE 1: per row of x
 layout(std430, binding = 2) readonly buffer AC { uint amax_col[]; };  // MODE 1: per row of w (column of y)
 layout(std430, binding = 3) readonly buffer Bias { uint bias[]; };
 layout(std430, binding = 4) buffer D { uint dst[]; };
+layout(std430, binding = 4) buffer D4 { uvec4 dst4[]; };
 
 layout(push_constant) uniform PC {
   uint64_t base;
@@ -35,13 +44,21 @@ layout(push_constant) uniform PC {
   uint64_t dst_off;  // elements (MODE 0: 0)
   uint cols;         // elements per row: K (MODE 0), N (MODE 1)
   uint ar_off, ac_off, b_off;
+  uint row_mod;      // MODE 0: 0, or the number of per-head scales rows cycle through
 } pc;
+
+#if MODE == 0
+float row_mul(uint64_t e) {
+  const uint64_t r = e / pc.cols;
+  return exp2(float(-bf16_scale_exp(amax_row[pc.ar_off + uint(pc.row_mod != 0u ? r % pc.row_mod : r)])));
+}
+#endif
 
 float value(uint64_t e) {
   const uint64_t s = pc.src_off + e;
 #if MODE == 0
   const float v = bf16_bits_to_f32((src[uint(s >> 1)] >> (uint(s & 1u) * 16u)) & 0xffffu);
-  return v * exp2(float(-bf16_scale_exp(amax_row[pc.ar_off + uint(e / pc.cols)])));
+  return v * row_mul(e);
 #else
   const uint m = uint(e / pc.cols), c = uint(e % pc.cols);
   const int sc = bf16_scale_exp(amax_row[pc.ar_off + m]) + bf16_scale_exp(amax_col[pc.ac_off + c]);
@@ -55,6 +72,15 @@ void main() {
   const uint64_t w = GLOBAL_ID_1D(pc.base);
   if (w >= pc.count) return;
 #if MODE == 0
+  if (ALIGNED8) {  // elements 8w .. 8w + 7: one row (cols % 8 == 0), one scale
+    const float mul = row_mul(8u * w);
+    const uvec4 b = src4[uint((pc.src_off >> 3) + w)];
+    uvec4 r;
+    [[unroll]] for (uint p = 0u; p < 4u; ++p)
+      r[p] = packHalf2x16(vec2(uintBitsToFloat(b[p] << 16), uintBitsToFloat(b[p] & 0xffff0000u)) * mul);
+    dst4[uint(w)] = r;
+    return;
+  }
   // x' starts at element 0 of a fresh f16 tensor: word w holds elements 2w, 2w + 1.
   const uint64_t e0 = 2u * w;
   const float lo = value(e0), hi = e0 + 1u < pc.n ? value(e0 + 1u) : 0.0;
