@@ -67,9 +67,7 @@ struct CmVariant {
 };
 constexpr CmVariant kCmVariants[] = {{"k32w8_db", 32, 8, 1}, {"k64w8", 64, 8, 0},     {"k32w8", 32, 8, 0},
                                      {"k64w4", 64, 4, 0},    {"k32w6_db", 32, 6, 1}, {"k64w6", 64, 6, 0},
-                                     {"k32w16_db", 32, 16, 1}, {"k32w8_db_f", 32, 8, 1},
-                                     {"k32w8_db_fl", 32, 8, 1}, {"k64w8_f", 64, 8, 0},
-                                     {"k64w8_fl", 64, 8, 0}};  // k32w16_db: hd64 only
+                                     {"k32w16_db", 32, 16, 1}};  // k32w16_db: hd64 only
 // The functional model (EMULATE builds, lavapipe's 32 KiB of shared memory): hd64 double-buffered, so
 // that both K / V schemes are exercised there.
 constexpr CmVariant kCmEmu64{"emu", 32, 4, 1}, kCmEmu128{"emu", 32, 4, 0};

@@ -82,7 +82,7 @@ if has clsweep; then
   done < bench/device/clblast_candidates.txt
 fi
 if has sdpasweep; then
-  for v in ${SDPA_VARIANTS:-k32w8_db k32w8_db_f k32w8_db_fl k64w8 k64w8_f k64w8_fl}; do
+  for v in ${SDPA_VARIANTS:-k32w8_db k64w8 k32w8 k32w6_db}; do
     for hd in 128 64; do
       heads=$([ $hd = 128 ] && echo 12 || echo 16)
       r=$(TESSERA_VK_SDPA_CM=$v timeout 120 $T bench sdpa --backends $GPU_VK --dtypes f16 --tokens 32768 \

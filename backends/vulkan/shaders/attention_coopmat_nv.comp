@@ -71,15 +71,6 @@
 #ifndef DB
 #define DB 0  // 1: K / V double-buffered in shared, the next tile's global loads in flight during this one
 #endif
-#ifndef FOLD
-#define FOLD 0  // 1: row max over raw scores, scale and max subtraction in one FMA: p = exp2(fma(s, c2, -m))
-#endif
-#ifndef LSUM
-#define LSUM 0  // 1: row sums on the tensor cores, l = f16(P) . ones (the sums of exactly the P that multiply V)
-#endif
-#if defined(EMULATE) && LSUM
-#error "LSUM needs the tensor-core build"
-#endif
 #define BQ (16 * NSG)
 #define NT (32 * NSG)
 #define NJ (BKV / 16)
@@ -279,12 +270,6 @@ void main() {
     out_mul = exp2(float(ev));
   }
   const float c2 = times_pow2(pc.scale * float(LOG2E), eqk);
-#if FOLD
-  // A negative scale flips the scores' order: negate Q instead (exact), so the max of the raw
-  // scores is the max of the scaled ones. A zero scale becomes 1e-30 (masked -inf stays -inf;
-  // |s| < 6e11 for f16 inputs, so s * 1e-30 is as good as 0).
-  const float sgn = c2 < 0.0 ? -1.0 : 1.0, c2a = max(abs(c2), 1e-30);
-#endif
   // This lane's two rows (component rows g and g + 8 of the subgroup's 16).
   const uint g = lane >> 2;
   const uint row0 = r0 + sg * 16u + g, row1 = row0 + 8u;
@@ -318,13 +303,6 @@ void main() {
   barrier();
   FRAG16 qa[HD / 16];
   [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk) coopMatLoadNV(qa[kk], sh, sg * 16u * RPV + kk * 2u, RPV, false);
-#if FOLD
-  if (sgn < 0.0) [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk) qa[kk] = qa[kk] * float16_t(-1.0);
-#endif
-#if LSUM
-  FRAG32 lacc = FRAG32_ZERO;          // row sums of f16(P), replicated over the 16 columns
-  const FRAG16 ones = FRAG16(1.0);
-#endif
 #endif
   FRAG32 acc[HD / 16];
   [[unroll]] for (uint n = 0u; n < HD / 16u; ++n) acc[n] = FRAG32_ZERO;
@@ -395,11 +373,7 @@ void main() {
             QK8
           }
         }
-#if FOLD
-        sfr[j].v[i] = t * sgn;
-#else
         sfr[j].v[i] = t;
-#endif
       }
 #else
       [[unroll]] for (uint j = 0u; j < NJ; ++j) sfr[j] = FRAG32_ZERO;
@@ -411,28 +385,6 @@ void main() {
         }
 #endif
 
-#if FOLD
-      // Mask, row max of the tile over the raw scores, then into log2 units (c2a > 0).
-      float mx0 = NEG_INF, mx1 = NEG_INF;
-      if (full && j0 + BKV <= kb) {  // uniform: no masked row or key in this tile
-        [[unroll]] for (uint j = 0u; j < NJ; ++j)
-          [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-            if (ROW_HI(i)) mx1 = max(mx1, FE(sfr[j], i));
-            else mx0 = max(mx0, FE(sfr[j], i));
-          }
-      } else {
-        [[unroll]] for (uint j = 0u; j < NJ; ++j)
-          [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-            const bool ok = (ROW_HI(i) ? ok1 : ok0) && j0 + j * 16u + COL_OF(lane, i) < kb;
-            const float x = ok ? FE(sfr[j], i) : NEG_INF;
-            FE(sfr[j], i) = x;
-            if (ROW_HI(i)) mx1 = max(mx1, x);
-            else mx0 = max(mx0, x);
-          }
-      }
-      mx0 = xor_max(mx0) * c2a;
-      mx1 = xor_max(mx1) * c2a;
-#else
       // Scale into log2 units, mask, row max of the tile.
       float mx0 = NEG_INF, mx1 = NEG_INF;
       if (full && j0 + BKV <= kb) {  // uniform: no masked row or key in this tile
@@ -455,7 +407,6 @@ void main() {
       }
       mx0 = xor_max(mx0);
       mx1 = xor_max(mx1);
-#endif
       if (sg_any(mx0 > m0 + TAU || mx1 > m1 + TAU)) {  // move each row's max to its tile max, rescale O and l
         const float n0 = max(m0, mx0), n1 = max(m1, mx1);
         const float a0 = m0 == NEG_INF ? 0.0 : exp2(m0 - n0), a1 = m1 == NEG_INF ? 0.0 : exp2(m1 - n1);
@@ -465,24 +416,15 @@ void main() {
         l1 *= a1;
         [[unroll]] for (uint n = 0u; n < HD / 16u; ++n)
           [[unroll]] for (uint i = 0u; i < 8u; ++i) FE(acc[n], i) *= ROW_HI(i) ? a1 : a0;
-#if LSUM
-        [[unroll]] for (uint i = 0u; i < 8u; ++i) FE(lacc, i) *= ROW_HI(i) ? a1 : a0;
-#endif
       }
       // P = exp2(x - m) <= 2^TAU; masked entries (x = -inf) give 0 (m of a row with no key yet taken as 0).
       const float b0 = m0 == NEG_INF ? 0.0 : m0, b1 = m1 == NEG_INF ? 0.0 : m1;
       [[unroll]] for (uint j = 0u; j < NJ; ++j)
         [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-#if FOLD
-          const float p = exp2(fma(FE(sfr[j], i), c2a, -(ROW_HI(i) ? b1 : b0)));
-#else
           const float p = exp2(FE(sfr[j], i) - (ROW_HI(i) ? b1 : b0));
-#endif
           FE(sfr[j], i) = p;
-#if !LSUM
           if (ROW_HI(i)) l1 += p;
           else l0 += p;
-#endif
         }
 
       // O += f16(P) V.
@@ -509,9 +451,6 @@ void main() {
 #else
       FRAG16 pa[NJ];
       [[unroll]] for (uint j = 0u; j < NJ; ++j) pa[j] = FRAG16(sfr[j]);
-#if LSUM
-      [[unroll]] for (uint j = 0u; j < NJ; ++j) lacc = coopMatMulAddNV(pa[j], ones, lacc);
-#endif
       [[unroll]] for (uint n = 0u; n < HD / 16u; ++n)
         [[unroll]] for (uint kk = 0u; kk < NJ; ++kk) {
           FRAG16 vb;
@@ -535,13 +474,8 @@ void main() {
   }
 
   // out = O / l, converted to f16 in registers, through this subgroup's scratch rows.
-#if LSUM
-  l0 = FE(lacc, 0);  // component 0 is row g, component 4 row g + 8
-  l1 = FE(lacc, 4);
-#else
   l0 = xor_sum(l0);
   l1 = xor_sum(l1);
-#endif
   float i0 = l0 > 0.0 ? out_mul / l0 : 0.0, i1 = l1 > 0.0 ? out_mul / l1 : 0.0;
 #ifndef EMULATE
   if (!layout_ok) {  // unknown fragment layout: fail loudly
