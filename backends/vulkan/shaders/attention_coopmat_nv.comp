@@ -226,13 +226,6 @@ uint seq_of(uint row) {
 
 uint half_bits(uint word, uint i) { return (word >> ((i & 1u) * 16u)) & 0xffffu; }
 
-// 8 bf16 -> 8 f16 after multiplying by `mul` (a power of two): exact within f16's normal range.
-uvec4 bf16x8_to_f16(uvec4 w, float mul) {
-  uvec4 r;
-  [[unroll]] for (uint p = 0u; p < 4u; ++p)
-    r[p] = packHalf2x16(vec2(uintBitsToFloat(w[p] << 16), uintBitsToFloat(w[p] & 0xffff0000u)) * mul);
-  return r;
-}
 #define CVT8(v, mul) (IN_BF16 ? bf16x8_to_f16((v), (mul)) : (v))
 #define CVT8_KV(v, mul) (IN_BF16 && !KV_F16 ? bf16x8_to_f16((v), (mul)) : (v))
 #define OUT_BITS(v) (IN_BF16 ? from_f32((v), DT_BF16) : f32_to_f16_bits(v))

@@ -4,6 +4,7 @@
 // dtypes need no 16-bit storage feature.
 #ifndef TESSERA_COMMON_GLSL
 #define TESSERA_COMMON_GLSL
+#extension GL_EXT_control_flow_attributes : enable
 
 const uint DT_F32 = 0u;
 const uint DT_F16 = 1u;
@@ -234,6 +235,14 @@ float tx_activate(float v, uint op) {
 int bf16_scale_exp(uint am) {
   if (am == 0u || am >= 0x7f80u) return 0;
   return clamp(int(am >> 7) - 127 - 14, -126, 126);
+}
+// 8 bf16 (a uvec4 of bit pairs) -> 8 f16 after multiplying by `mul`, a power of two 2^-e from
+// bf16_scale_exp: exact within f16's normal range (packHalf2x16 rounds to nearest even below it).
+uvec4 bf16x8_to_f16(uvec4 w, float mul) {
+  uvec4 r;
+  [[unroll]] for (uint p = 0u; p < 4u; ++p)
+    r[p] = packHalf2x16(vec2(uintBitsToFloat(w[p] << 16), uintBitsToFloat(w[p] & 0xffff0000u)) * mul);
+  return r;
 }
 // v 2^s for |s| <= 252, in two factors so that no intermediate overflows or flushes early.
 float times_pow2(float v, int s) {

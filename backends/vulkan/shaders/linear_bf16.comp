@@ -17,7 +17,6 @@
 //           (used where the f16 GEMM cannot apply the scales in its own epilogue:
 //           the portable GEMM; gemm_coopmat_nv.comp does, SCALED)
 #version 450
-#extension GL_EXT_control_flow_attributes : enable
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #include "common.glsl"
 
@@ -73,12 +72,7 @@ void main() {
   if (w >= pc.count) return;
 #if MODE == 0
   if (ALIGNED8) {  // elements 8w .. 8w + 7: one row (cols % 8 == 0), one scale
-    const float mul = row_mul(8u * w);
-    const uvec4 b = src4[uint((pc.src_off >> 3) + w)];
-    uvec4 r;
-    [[unroll]] for (uint p = 0u; p < 4u; ++p)
-      r[p] = packHalf2x16(vec2(uintBitsToFloat(b[p] << 16), uintBitsToFloat(b[p] & 0xffff0000u)) * mul);
-    dst4[uint(w)] = r;
+    dst4[uint(w)] = bf16x8_to_f16(src4[uint((pc.src_off >> 3) + w)], row_mul(8u * w));
     return;
   }
   // x' starts at element 0 of a fresh f16 tensor: word w holds elements 2w, 2w + 1.
