@@ -24,7 +24,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <tuple>
 
 #include "backends/vulkan/bf16_scaling.hpp"
 #include "backends/vulkan/vk_kernel.hpp"
@@ -159,6 +158,12 @@ Tensor row_absmax(VulkanDevice& dev, const TensorArg& t, uint64_t rows, uint64_t
   return m;
 }
 
+// The coopmat variant the scaled bf16 GEMM runs on (run_gemm's pick for its f16 copies, which start at
+// element 0: rows 16-byte aligned when K % 8 == 0); nullptr where none can run.
+const CoopVariant* scaled_coopmat(const Context& c, uint64_t K, const std::string& force) {
+  return coopmat_variant(c, K % 8 == 0 ? force : "gemm_cm_256x128_s1p1_w16");
+}
+
 // The bf16 x bf16 linear through f16 GEMM kernels (shaders/linear_bf16.comp has the math): the default
 // where the coopmat kernel runs (tensor cores), or forced (TESSERA_VK_GEMM=scaled16). Needs the f16
 // copies (and, without the coopmat kernel, the f32 temporary) to fit the device's limits and, on lavapipe,
@@ -167,8 +172,7 @@ bool scaled16_applies(const VulkanDevice& dev, const OpArgs& a, const std::strin
   const Tensor &x = a.in[0], &w = a.in[1];
   if (x.dtype() != DType::bf16 || w.dtype() != DType::bf16 || force == "64" || force == "128") return false;
   const uint64_t N = uint64_t(w.dim(0)), K = uint64_t(w.dim(1)), M = N ? uint64_t(a.out[0].numel()) / N : 0;
-  const bool aligned = K % 8 == 0;  // the f16 copies start at 0: rows 16-byte aligned when K % 8 == 0
-  const bool coopmat = coopmat_variant(dev.ctx(), aligned ? force : "gemm_cm_256x128_s1p1_w16") != nullptr;
+  const bool coopmat = scaled_coopmat(dev.ctx(), K, force) != nullptr;
   if (force != "scaled16" && !coopmat) return false;
   const uint64_t most = std::max({M * K * 2, N * K * 2, coopmat ? 0 : M * N * 4});
   if (most > dev.info().max_binding_bytes || most > dev.info().max_alloc_bytes) return false;
@@ -187,8 +191,7 @@ void linear_scaled16(VulkanDevice& dev, OpArgs& a, const std::string& force) {
   // x' and w' (f16), scaled per row.
   Tensor xs = scaled_f16_copy(dev, ax, M, K, amx, 0, 0), ws = scaled_f16_copy(dev, aw, N, K, amw, 0, 0);
   const uint32_t act = uint32_t(ops::linear_activation(a.attrs));
-  const bool aligned = K % 8 == 0;
-  if (coopmat_variant(dev.ctx(), aligned ? force : "gemm_cm_256x128_s1p1_w16")) {
+  if (scaled_coopmat(dev.ctx(), K, force)) {
     // Tensor cores; scales, bias and activation in the GEMM's epilogue.
     Gemm g{tensor_arg(xs, false), tensor_arg(ws, false), ab, ay, DType::f16, DType::f16,
            has_bias ? a.in[2].dtype() : DType::f32, y.dtype(), has_bias, act, M, N, K, &amx, &amw};
