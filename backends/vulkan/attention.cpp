@@ -57,27 +57,30 @@ std::string forced_path() {
 }
 
 // Variants of attention_coopmat_nv.comp (CMakeLists.txt builds the same list):
-// keys per tile, subgroups per workgroup (16 query rows each), K / V
-// double-buffered in shared. A variant not built for a head dim (or over the
+// keys per tile, subgroups per workgroup, blocks of 16 query rows per
+// subgroup, K / V double-buffered in shared. A variant not built for a head dim (or over the
 // device's shared memory) leaves the job to the portable kernel.
 // SDPA_NOTES.md has the tuning log.
 struct CmVariant {
   const char* tag;
-  uint32_t bkv, nsg, db;
+  uint32_t bkv, nsg, db, mb = 1;
+  uint32_t rows() const { return 16 * mb * nsg; }  // query rows per workgroup
 };
-constexpr CmVariant kCmVariants[] = {{"k32w8_db", 32, 8, 1}, {"k64w8", 64, 8, 0},     {"k32w8", 32, 8, 0},
-                                     {"k64w4", 64, 4, 0},    {"k32w6_db", 32, 6, 1}, {"k64w6", 64, 6, 0},
-                                     {"k32w16_db", 32, 16, 1}};  // k32w16_db: hd64 only
-// The functional model (EMULATE builds, lavapipe's 32 KiB of shared memory): hd64 double-buffered, so
-// that both K / V schemes are exercised there.
-constexpr CmVariant kCmEmu64{"emu", 32, 4, 1}, kCmEmu128{"emu", 32, 4, 0};
+constexpr CmVariant kCmVariants[] = {
+    {"k32w8_db", 32, 8, 1},      {"k64w8", 64, 8, 0},        {"k32w8", 32, 8, 0},        {"k64w4", 64, 4, 0},
+    {"k32w6_db", 32, 6, 1},      {"k64w6", 64, 6, 0},        {"k32w16_db", 32, 16, 1},  // k32w16_db: hd64 only
+    {"k32w8r2_db", 32, 8, 1, 2}};  // 32 query rows per subgroup: hd64 only
+// The functional model (EMULATE builds, lavapipe's 32 KiB of shared memory), shaped like each head dim's
+// default: hd64 double-buffered with 32 rows per subgroup, hd128 with 16 (and single-buffered, so that
+// both K / V schemes are exercised there).
+constexpr CmVariant kCmEmu64{"emu", 32, 2, 1, 2}, kCmEmu128{"emu", 32, 4, 0};
 // Default per head dim (SDPA_NOTES.md).
-const char* cm_default(int64_t hd) { return hd == 64 ? "k64w8" : "k32w8_db"; }
+const char* cm_default(int64_t hd) { return hd == 64 ? "k32w8r2_db" : "k32w8_db"; }
 
 // Shared memory of a variant (bytes): K and V tiles (x2 double-buffered) or the Q / out staging, padded rows.
 uint64_t cm_shared(const CmVariant& v, uint64_t hd, bool emu) {
-  const uint64_t rpv = (hd + 8) / 8, kv = (v.db + 1) * 2 * v.bkv * rpv, qv = 16 * v.nsg * rpv;
-  return 16 * (std::max(kv, qv) + (emu ? v.nsg * 16 * v.bkv / 4 : 0)) + (emu ? 4 * (32 * v.nsg + v.nsg) : 0);
+  const uint64_t rpv = (hd + 8) / 8, kv = (v.db + 1) * 2 * v.bkv * rpv, qv = v.rows() * rpv;
+  return 16 * (std::max(kv, qv) + (emu ? v.rows() * v.bkv / 4 : 0)) + (emu ? 4 * (32 * v.nsg + v.nsg) : 0);
 }
 
 struct CmPick {
@@ -186,7 +189,7 @@ void sdpa(Device& d, OpArgs& a) {
                                 32 * cm.var.nsg)
           : dev.pipelines().get("attention_dv" + std::to_string(dv_variant(dm.Dv)), 6,
                                 {{1, dtype_code(q.dtype())}, {2, uint32_t(dm.varlen)}, {3, uint32_t(aligned)}}, 256);
-  const uint64_t bq = cm.shader.empty() ? kBQ : 16 * cm.var.nsg;
+  const uint64_t bq = cm.shader.empty() ? kBQ : cm.var.rows();
 
   // Work per query tile (multiply-adds; the whole key range bounds a varlen
   // tile's keys), and tiles per launch within the budget.
@@ -215,8 +218,9 @@ std::string supports(const Device& d, const OpArgs& a) {
   if (forced_path() == "coopmat_emu" && (a.in[0].dtype() == DType::f16 || a.in[0].dtype() == DType::bf16) &&
       dm.D == dm.Dv && (dm.D == 64 || dm.D == 128)) {
     // The functional model's loop iterations per tile of its bkv keys (its S, P V and softmax loops).
-    const uint64_t hd = uint64_t(dm.D), bkv = kCmEmu128.bkv, nj = bkv / 16;
-    const uint64_t emu_tile = nj * 8 * (hd / 16) + (hd / 2) * (bkv / 16) + nj * 8 + hd / 2 + 160;
+    const CmVariant& emu = dm.D == 64 ? kCmEmu64 : kCmEmu128;
+    const uint64_t hd = uint64_t(dm.D), bkv = emu.bkv, nj = bkv / 16, mb = emu.mb;
+    const uint64_t emu_tile = mb * (nj * 8 * (hd / 16) + (hd / 2) * (bkv / 16) + nj * 8 + hd / 2) + 160;
     return check_loop_budget(d, (keys + bkv - 1) / bkv * emu_tile + 64,
                              "the coopmat_emu attention model over this many keys");
   }

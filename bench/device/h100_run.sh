@@ -10,7 +10,8 @@
 #        tests under tiny forced limits (SplitLimits.*), OpenCL and Vulkan.
 # clsweep: f32 GEMM 4096^3 on OpenCL with each Xgemm parameter set of
 #        bench/device/clblast_candidates.txt (TESSERA_CLBLAST_XGEMM).
-# sdpasweep: Vulkan sdpa coopmat variants (TESSERA_VK_SDPA_CM) at 32k tokens.
+# sdpasweep: Vulkan sdpa coopmat variants (TESSERA_VK_SDPA_CM) at 32k tokens (SDPA_VARIANTS, SDPA_HDS,
+#        SDPA_PARITY=0 to time only).
 # bf16tc: the bf16 paths on the f16 tensor cores (the defaults for bf16 there):
 #        their parity (linear, sdpa, per-row linear; sdpa with k / v converted
 #        in the kernel), then bf16 GEMM and sdpa timings beside the portable kernels.
@@ -83,12 +84,13 @@ if has clsweep; then
 fi
 if has sdpasweep; then
   for v in ${SDPA_VARIANTS:-k32w8_db k64w8 k32w8 k32w6_db}; do
-    for hd in 128 64; do
+    for hd in ${SDPA_HDS:-128 64}; do
       heads=$([ $hd = 128 ] && echo 12 || echo 16)
       r=$(TESSERA_VK_SDPA_CM=$v timeout 120 $T bench sdpa --backends $GPU_VK --dtypes f16 --tokens 32768 \
           --heads $heads --head-dims $hd 2>&1 | grep -E "^vulkan" | tail -n 1)
       echo "$v hd$hd: ${r:-FAILED}" | tee -a "$OUT/sdpasweep.txt"
     done
+    [ "${SDPA_PARITY:-1}" = 1 ] || continue
     # The variant's parity (every sdpa case; f16 ones run the variant, the rest the portable kernel).
     p=$(TESSERA_VK_SDPA_CM=$v TESSERA_TEST_BACKENDS=vulkan timeout 120 .device/tessera_tests --gtest_brief=1 \
         --gtest_filter='Parity_*sdpa*' 2>&1 | grep -E "PASSED|FAILED" | tr '\n' ' ')

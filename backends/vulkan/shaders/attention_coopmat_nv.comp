@@ -2,9 +2,12 @@
 // D = Dv = HD (64 or 128): flash attention with f16 fragments and f32
 // accumulators, the softmax done in registers on the S fragments.
 //
-// A workgroup of NSG subgroups (32 lanes) owns BQ = 16 NSG query rows of one
-// head, 16 per subgroup; its Q fragments stay in registers. Per tile of BKV
-// keys (K and V staged in shared memory as f16, loaded once per workgroup):
+// A workgroup of NSG subgroups (32 lanes) owns BQ = 16 MB NSG query rows of
+// one head, MB blocks of 16 per subgroup; its Q fragments stay in registers.
+// With MB = 2 each K / V fragment loaded from shared memory feeds two products
+// (FlashAttention-2's 32 rows per warp), at twice the accumulator registers.
+// Per tile of BKV keys (K and V staged in shared memory as f16, loaded once
+// per workgroup):
 //   S = Q K^T              f16 x f16 -> f32 fragments (BKV / 16 of 16 x 16)
 //   x = S * scale * log2(e) (element-wise on the fragments)
 //   row max of the tile    each lane's two rows, then 2 subgroup shuffles
@@ -68,12 +71,17 @@
 #ifndef NSG
 #define NSG 4
 #endif
+#ifndef MB
+#define MB 1  // blocks of 16 query rows per subgroup
+#endif
 #ifndef DB
 #define DB 0  // 1: K / V double-buffered in shared, the next tile's global loads in flight during this one
 #endif
-#define BQ (16 * NSG)
+#define RPS (16 * MB)  // query rows per subgroup
+#define BQ (RPS * NSG)
 #define NT (32 * NSG)
 #define NJ (BKV / 16)
+#define ND (HD / 16)
 #define TAU 8.0
 #define LOG2E 1.4426950408889634
 #define RPV ((HD + 8) / 8)  // uvec4 per K / V / Q / out row in shared (8 halves of padding)
@@ -82,8 +90,8 @@
 #define KV_V ((DB + 1) * 2 * BKV * RPV)
 #define Q_V (BQ * RPV)
 #ifdef EMULATE
-#define PE (KV_V > Q_V ? KV_V : Q_V)  // per subgroup: 16 x BKV f32 probabilities
-#define SH_V (PE + NSG * 16 * BKV / 4)
+#define PE (KV_V > Q_V ? KV_V : Q_V)  // per subgroup: RPS x BKV f32 probabilities
+#define SH_V (PE + NSG * RPS * BKV / 4)
 #else
 #define SH_V (KV_V > Q_V ? KV_V : Q_V)
 #endif
@@ -239,6 +247,9 @@ uint half_bits(uint word, uint i) { return (word >> ((i & 1u) * 16u)) & 0xffffu;
                            half_bits(buf[((e) + 4u) >> 1], (e) + 4u) | (half_bits(buf[((e) + 5u) >> 1], (e) + 5u) << 16), \
                            half_bits(buf[((e) + 6u) >> 1], (e) + 6u) | (half_bits(buf[((e) + 7u) >> 1], (e) + 7u) << 16)))
 
+// Index (0 .. 2 MB - 1) of the row that component i of block b's fragment holds among this lane's rows.
+#define RQ(b, i) (2u * (b) + (ROW_HI(i) ? 1u : 0u))
+
 void main() {
   const uint tid = gl_LocalInvocationID.x;
   const uint sg = SG_ID, lane = LANE;
@@ -263,9 +274,10 @@ void main() {
     out_mul = exp2(float(ev));
   }
   const float c2 = times_pow2(pc.scale * float(LOG2E), eqk);
-  // This lane's two rows (component rows g and g + 8 of the subgroup's 16).
+  // This lane's rows: in block b, component rows g and g + 8 of the block's 16 (index RQ(b, i)).
   const uint g = lane >> 2;
-  const uint row0 = r0 + sg * 16u + g, row1 = row0 + 8u;
+  uint rows[2 * MB];
+  [[unroll]] for (uint q = 0u; q < 2u * MB; ++q) rows[q] = r0 + sg * RPS + 16u * (q >> 1) + g + 8u * (q & 1u);
 
 #ifndef EMULATE
   // Layout check: a fragment holding row * 16 + column, read back per component.
@@ -294,19 +306,25 @@ void main() {
     sh[rr * RPV + c / 8u] = CVT8(LOAD8(q, q4, pc.q_off + (qrow * pc.H + h) * HD + c, qrow < pc.Tq), mq);
   }
   barrier();
-  FRAG16 qa[HD / 16];
-  [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk) coopMatLoadNV(qa[kk], sh, sg * 16u * RPV + kk * 2u, RPV, false);
+  FRAG16 qa[MB * ND];
+  [[unroll]] for (uint b = 0u; b < MB; ++b)
+    [[unroll]] for (uint kk = 0u; kk < ND; ++kk)
+      coopMatLoadNV(qa[b * ND + kk], sh, (sg * RPS + 16u * b) * RPV + kk * 2u, RPV, false);
 #endif
-  FRAG32 acc[HD / 16];
-  [[unroll]] for (uint n = 0u; n < HD / 16u; ++n) acc[n] = FRAG32_ZERO;
-  float m0 = NEG_INF, m1 = NEG_INF;  // running max (log2 units) of rows 0 / 1, same in the 4 lanes of a row
-  float l0 = 0.0, l1 = 0.0;          // this lane's part of the row sums
+  FRAG32 acc[MB * ND];
+  [[unroll]] for (uint n = 0u; n < MB * ND; ++n) acc[n] = FRAG32_ZERO;
+  float m[2 * MB], l[2 * MB];  // running max (log2 units) per row, same in the row's 4 lanes; this lane's part of the row sums
+  [[unroll]] for (uint q = 0u; q < 2u * MB; ++q) {
+    m[q] = NEG_INF;
+    l[q] = 0.0;
+  }
 
   const uint s_first = seq_of(r0), s_last = seq_of(r_end - 1u);
   for (uint s = s_first; s <= s_last && s < pc.B; ++s) {
     const uint qa_row = max(q_begin(s), r0), qb_row = min(q_end(s), r_end);
     if (qa_row >= qb_row) continue;  // uniform
-    const bool ok0 = row0 >= qa_row && row0 < qb_row, ok1 = row1 >= qa_row && row1 < qb_row;
+    bool okr[2 * MB];
+    [[unroll]] for (uint q = 0u; q < 2u * MB; ++q) okr[q] = rows[q] >= qa_row && rows[q] < qb_row;
     const bool full = qa_row == r0 && qb_row == r0 + BQ;  // every row of the tile is in sequence s
     const uint kb = k_end(s);
     const uint ka = k_begin(s);
@@ -347,14 +365,14 @@ void main() {
       barrier();
 #endif
 
-      // S = Q K^T.
-      FRAG32 sfr[NJ];
+      // S = Q K^T (block b's fragments at sfr[b NJ + j]).
+      FRAG32 sfr[MB * NJ];
 #ifdef EMULATE
       // lavapipe ends an invocation after 65,535 loop iterations and does not unroll
       // everything: loops stay rolled and their bodies are written out (QK8, PV16).
-      for (uint e = 0u; e < NJ * 8u; ++e) {
-        const uint j = e / 8u, i = e % 8u;
-        const uint qrow = ROW_HI(i) ? row1 : row0, kbase = (KB + (j * 16u + COL_OF(lane, i)) * RPV) * 8u;
+      for (uint e = 0u; e < MB * NJ * 8u; ++e) {
+        const uint bj = e / 8u, i = e % 8u, j = bj % NJ;
+        const uint qrow = rows[RQ(bj / NJ, i)], kbase = (KB + (j * 16u + COL_OF(lane, i)) * RPV) * 8u;
         float t = 0.0;
         if (qrow < pc.Tq) {
           for (uint c = 0u; c < HD; c += 16u) {
@@ -366,89 +384,99 @@ void main() {
             QK8
           }
         }
-        sfr[j].v[i] = t;
+        sfr[bj].v[i] = t;
       }
 #else
-      [[unroll]] for (uint j = 0u; j < NJ; ++j) sfr[j] = FRAG32_ZERO;
-      [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk)
+      [[unroll]] for (uint j = 0u; j < MB * NJ; ++j) sfr[j] = FRAG32_ZERO;
+      [[unroll]] for (uint kk = 0u; kk < ND; ++kk)
         [[unroll]] for (uint j = 0u; j < NJ; ++j) {
           FRAG16 kb_frag;
           coopMatLoadNV(kb_frag, sh, KB + j * 16u * RPV + kk * 2u, RPV, true);  // K rows are B's columns
-          sfr[j] = coopMatMulAddNV(qa[kk], kb_frag, sfr[j]);
+          [[unroll]] for (uint b = 0u; b < MB; ++b)
+            sfr[b * NJ + j] = coopMatMulAddNV(qa[b * ND + kk], kb_frag, sfr[b * NJ + j]);
         }
 #endif
 
       // Scale into log2 units, mask, row max of the tile.
-      float mx0 = NEG_INF, mx1 = NEG_INF;
+      float mx[2 * MB];
+      [[unroll]] for (uint q = 0u; q < 2u * MB; ++q) mx[q] = NEG_INF;
       if (full && j0 + BKV <= kb) {  // uniform: no masked row or key in this tile
-        [[unroll]] for (uint j = 0u; j < NJ; ++j)
-          [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-            const float x = FE(sfr[j], i) * c2;
-            FE(sfr[j], i) = x;
-            if (ROW_HI(i)) mx1 = max(mx1, x);
-            else mx0 = max(mx0, x);
-          }
+        [[unroll]] for (uint b = 0u; b < MB; ++b)
+          [[unroll]] for (uint j = 0u; j < NJ; ++j)
+            [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+              const float x = FE(sfr[b * NJ + j], i) * c2;
+              FE(sfr[b * NJ + j], i) = x;
+              mx[RQ(b, i)] = max(mx[RQ(b, i)], x);
+            }
       } else {
-        [[unroll]] for (uint j = 0u; j < NJ; ++j)
-          [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-            const bool ok = (ROW_HI(i) ? ok1 : ok0) && j0 + j * 16u + COL_OF(lane, i) < kb;
-            const float x = ok ? FE(sfr[j], i) * c2 : NEG_INF;
-            FE(sfr[j], i) = x;
-            if (ROW_HI(i)) mx1 = max(mx1, x);
-            else mx0 = max(mx0, x);
-          }
+        [[unroll]] for (uint b = 0u; b < MB; ++b)
+          [[unroll]] for (uint j = 0u; j < NJ; ++j)
+            [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+              const bool ok = okr[RQ(b, i)] && j0 + j * 16u + COL_OF(lane, i) < kb;
+              const float x = ok ? FE(sfr[b * NJ + j], i) * c2 : NEG_INF;
+              FE(sfr[b * NJ + j], i) = x;
+              mx[RQ(b, i)] = max(mx[RQ(b, i)], x);
+            }
       }
-      mx0 = xor_max(mx0);
-      mx1 = xor_max(mx1);
-      if (sg_any(mx0 > m0 + TAU || mx1 > m1 + TAU)) {  // move each row's max to its tile max, rescale O and l
-        const float n0 = max(m0, mx0), n1 = max(m1, mx1);
-        const float a0 = m0 == NEG_INF ? 0.0 : exp2(m0 - n0), a1 = m1 == NEG_INF ? 0.0 : exp2(m1 - n1);
-        m0 = n0;
-        m1 = n1;
-        l0 *= a0;
-        l1 *= a1;
-        [[unroll]] for (uint n = 0u; n < HD / 16u; ++n)
-          [[unroll]] for (uint i = 0u; i < 8u; ++i) FE(acc[n], i) *= ROW_HI(i) ? a1 : a0;
+      bool grow = false;
+      [[unroll]] for (uint q = 0u; q < 2u * MB; ++q) {
+        mx[q] = xor_max(mx[q]);
+        grow = grow || mx[q] > m[q] + TAU;
+      }
+      if (sg_any(grow)) {  // move each row's max to its tile max, rescale O and l
+        float a[2 * MB];
+        [[unroll]] for (uint q = 0u; q < 2u * MB; ++q) {
+          const float n = max(m[q], mx[q]);
+          a[q] = m[q] == NEG_INF ? 0.0 : exp2(m[q] - n);
+          m[q] = n;
+          l[q] *= a[q];
+        }
+        [[unroll]] for (uint b = 0u; b < MB; ++b)
+          [[unroll]] for (uint n = 0u; n < ND; ++n)
+            [[unroll]] for (uint i = 0u; i < 8u; ++i) FE(acc[b * ND + n], i) *= a[RQ(b, i)];
       }
       // P = exp2(x - m) <= 2^TAU; masked entries (x = -inf) give 0 (m of a row with no key yet taken as 0).
-      const float b0 = m0 == NEG_INF ? 0.0 : m0, b1 = m1 == NEG_INF ? 0.0 : m1;
-      [[unroll]] for (uint j = 0u; j < NJ; ++j)
-        [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-          const float p = exp2(FE(sfr[j], i) - (ROW_HI(i) ? b1 : b0));
-          FE(sfr[j], i) = p;
-          if (ROW_HI(i)) l1 += p;
-          else l0 += p;
-        }
+      float base[2 * MB];
+      [[unroll]] for (uint q = 0u; q < 2u * MB; ++q) base[q] = m[q] == NEG_INF ? 0.0 : m[q];
+      [[unroll]] for (uint b = 0u; b < MB; ++b)
+        [[unroll]] for (uint j = 0u; j < NJ; ++j)
+          [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+            const float p = exp2(FE(sfr[b * NJ + j], i) - base[RQ(b, i)]);
+            FE(sfr[b * NJ + j], i) = p;
+            l[RQ(b, i)] += p;
+          }
 
       // O += f16(P) V.
 #ifdef EMULATE
       {
-        const uint pe = PE + sg * (16u * BKV / 4u);  // f32 [16][BKV]
+        const uint pe = PE + sg * (RPS * BKV / 4u);  // f32 [RPS][BKV]
         barrier();
-        [[unroll]] for (uint j = 0u; j < NJ; ++j)
-          [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-            const uint idx = pe * 4u + (g + (ROW_HI(i) ? 8u : 0u)) * BKV + j * 16u + COL_OF(lane, i);
-            sh[idx >> 2][idx & 3u] = floatBitsToUint(f16_bits_to_f32(f32_to_f16_bits(sfr[j].v[i])));
-          }
+        [[unroll]] for (uint b = 0u; b < MB; ++b)
+          [[unroll]] for (uint j = 0u; j < NJ; ++j)
+            [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+              const uint idx = pe * 4u + (16u * b + g + (ROW_HI(i) ? 8u : 0u)) * BKV + j * 16u + COL_OF(lane, i);
+              sh[idx >> 2][idx & 3u] = floatBitsToUint(f16_bits_to_f32(f32_to_f16_bits(sfr[b * NJ + j].v[i])));
+            }
         barrier();
-        for (uint e = 0u; e < HD / 2u; ++e) {
-          const uint n = e / 8u, i = e % 8u;
-          const uint prow = pe * 4u + (g + (ROW_HI(i) ? 8u : 0u)) * BKV, col = n * 16u + COL_OF(lane, i);
-          float t = acc[n].v[i];
+        for (uint e = 0u; e < MB * HD / 2u; ++e) {
+          const uint bn = e / 8u, i = e % 8u, n = bn % ND;
+          const uint prow = pe * 4u + (16u * (bn / ND) + g + (ROW_HI(i) ? 8u : 0u)) * BKV, col = n * 16u + COL_OF(lane, i);
+          float t = acc[bn].v[i];
           for (uint k16 = 0u; k16 < BKV; k16 += 16u) {
             PV16
           }
-          acc[n].v[i] = t;
+          acc[bn].v[i] = t;
         }
       }
 #else
-      FRAG16 pa[NJ];
-      [[unroll]] for (uint j = 0u; j < NJ; ++j) pa[j] = FRAG16(sfr[j]);
-      [[unroll]] for (uint n = 0u; n < HD / 16u; ++n)
+      FRAG16 pa[MB * NJ];
+      [[unroll]] for (uint j = 0u; j < MB * NJ; ++j) pa[j] = FRAG16(sfr[j]);
+      [[unroll]] for (uint n = 0u; n < ND; ++n)
         [[unroll]] for (uint kk = 0u; kk < NJ; ++kk) {
           FRAG16 vb;
           coopMatLoadNV(vb, sh, VB + kk * 16u * RPV + n * 2u, RPV, false);
-          acc[n] = coopMatMulAddNV(pa[kk], vb, acc[n]);
+          [[unroll]] for (uint b = 0u; b < MB; ++b)
+            acc[b * ND + n] = coopMatMulAddNV(pa[b * NJ + kk], vb, acc[b * ND + n]);
         }
 #endif
 #if DB
@@ -467,26 +495,27 @@ void main() {
   }
 
   // out = O / l, converted to f16 in registers, through this subgroup's scratch rows.
-  l0 = xor_sum(l0);
-  l1 = xor_sum(l1);
-  float i0 = l0 > 0.0 ? out_mul / l0 : 0.0, i1 = l1 > 0.0 ? out_mul / l1 : 0.0;
+  float inv[2 * MB];
+  [[unroll]] for (uint q = 0u; q < 2u * MB; ++q) {
+    l[q] = xor_sum(l[q]);
+    inv[q] = l[q] > 0.0 ? out_mul / l[q] : 0.0;
 #ifndef EMULATE
-  if (!layout_ok) {  // unknown fragment layout: fail loudly
-    i0 = uintBitsToFloat(0x7fc00000u);
-    i1 = i0;
-  }
+    if (!layout_ok) inv[q] = uintBitsToFloat(0x7fc00000u);  // unknown fragment layout: fail loudly
 #endif
-  const uint scr = sg * 16u * RPV;  // [16][RPV] uvec4 rows of f16
+  }
+  const uint scr = sg * RPS * RPV;  // [RPS][RPV] uvec4 rows of f16
   barrier();                        // K / V no longer read
   // Per element (bf16 out, or the functional model): components i, i + 1 are adjacent columns of one row.
-#define EPI_PER_ELEMENT                                                                                 \
-  [[unroll]] for (uint n = 0u; n < HD / 16u; ++n)                                                     \
-    [[unroll]] for (uint i = 0u; i < 8u; i += 2u) {                                                   \
-      const uint rr = g + (ROW_HI(i) ? 8u : 0u), col = n * 16u + COL_OF(lane, i);                      \
-      const float inv = ROW_HI(i) ? i1 : i0;                                                           \
-      const uint hidx = (scr + rr * RPV) * 8u + col;                                                   \
-      sh[hidx >> 3][(hidx & 7u) >> 1] = OUT_BITS(FE(acc[n], i) * inv) | (OUT_BITS(FE(acc[n], i + 1u) * inv) << 16); \
-    }
+#define EPI_PER_ELEMENT                                                                                     \
+  [[unroll]] for (uint b = 0u; b < MB; ++b)                                                               \
+    [[unroll]] for (uint n = 0u; n < ND; ++n)                                                             \
+      [[unroll]] for (uint i = 0u; i < 8u; i += 2u) {                                                     \
+        const uint rr = 16u * b + g + (ROW_HI(i) ? 8u : 0u), col = n * 16u + COL_OF(lane, i);             \
+        const float iv = inv[RQ(b, i)];                                                                    \
+        const uint hidx = (scr + rr * RPV) * 8u + col;                                                     \
+        sh[hidx >> 3][(hidx & 7u) >> 1] =                                                                  \
+            OUT_BITS(FE(acc[b * ND + n], i) * iv) | (OUT_BITS(FE(acc[b * ND + n], i + 1u) * iv) << 16);   \
+      }
 #ifdef EMULATE
   EPI_PER_ELEMENT
   barrier();
@@ -494,19 +523,20 @@ void main() {
   if (IN_BF16) {
     EPI_PER_ELEMENT
   } else {
-    [[unroll]] for (uint n = 0u; n < HD / 16u; ++n) {
-      [[unroll]] for (uint i = 0u; i < 8u; ++i) acc[n][i] *= ROW_HI(i) ? i1 : i0;
-      FRAG16 of = FRAG16(acc[n]);
-      coopMatStoreNV(of, sh, scr + n * 2u, RPV, false);
-    }
+    [[unroll]] for (uint b = 0u; b < MB; ++b)
+      [[unroll]] for (uint n = 0u; n < ND; ++n) {
+        [[unroll]] for (uint i = 0u; i < 8u; ++i) acc[b * ND + n][i] *= inv[RQ(b, i)];
+        FRAG16 of = FRAG16(acc[b * ND + n]);
+        coopMatStoreNV(of, sh, scr + 16u * b * RPV + n * 2u, RPV, false);
+      }
   }
   subgroupMemoryBarrierShared();
   subgroupBarrier();
 #endif
-  // 16 rows x HD / 8 uvec4 per subgroup, 32 lanes.
-  [[unroll]] for (uint e = 0u; e < 16u * HD / 8u / 32u; ++e) {
+  // RPS rows x HD / 8 uvec4 per subgroup, 32 lanes.
+  [[unroll]] for (uint e = 0u; e < RPS * HD / 8u / 32u; ++e) {
     const uint w = lane + e * 32u, rr = w / (HD / 8u), c = (w % (HD / 8u)) * 8u;
-    const uint row = r0 + sg * 16u + rr;
+    const uint row = r0 + sg * RPS + rr;
     if (row < pc.Tq) {
       const uvec4 x = sh[scr + rr * RPV + c / 8u];
       const uint idx = pc.o_off + (row * pc.H + h) * HD + c;
