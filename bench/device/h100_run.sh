@@ -24,6 +24,8 @@ T=.device/tessera
 GPU_OCL=opencl:NVIDIA
 GPU_VK=vulkan:NVIDIA
 export TESSERA_CACHE_DIR=/tmp/tessera-cache
+# Test fixtures from this (carried) tree, not the build machine's source path compiled into the binary.
+export TESSERA_SOURCE_DIR=$PWD
 
 if has devices; then
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv | tee "$OUT/nvidia-smi.txt"
