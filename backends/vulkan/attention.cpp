@@ -74,6 +74,7 @@ constexpr CmVariant kCmVariants[] = {
 // default: hd64 double-buffered with 32 rows per subgroup, hd128 with 16 (and single-buffered, so that
 // both K / V schemes are exercised there).
 constexpr CmVariant kCmEmu64{"emu", 32, 2, 1, 2}, kCmEmu128{"emu", 32, 4, 0};
+const CmVariant& cm_emu(int64_t hd) { return hd == 64 ? kCmEmu64 : kCmEmu128; }
 // Default per head dim (SDPA_NOTES.md).
 const char* cm_default(int64_t hd) { return hd == 64 ? "k32w8r2_db" : "k32w8_db"; }
 
@@ -95,7 +96,7 @@ CmPick coopmat_shader(const Context& c, const ops::SdpaDims& dm, DType t, const 
   const std::string hd = std::to_string(dm.D);
   if (force == "coopmat_emu") {
     const std::string name = "attention_coopmat_emu_hd" + hd;
-    const CmVariant& emu = dm.D == 64 ? kCmEmu64 : kCmEmu128;
+    const CmVariant& emu = cm_emu(dm.D);
     if (!find_spirv(name) || cm_shared(emu, uint64_t(dm.D), true) > c.max_shared) return {};
     return {name, emu};
   }
@@ -218,7 +219,7 @@ std::string supports(const Device& d, const OpArgs& a) {
   if (forced_path() == "coopmat_emu" && (a.in[0].dtype() == DType::f16 || a.in[0].dtype() == DType::bf16) &&
       dm.D == dm.Dv && (dm.D == 64 || dm.D == 128)) {
     // The functional model's loop iterations per tile of its bkv keys (its S, P V and softmax loops).
-    const CmVariant& emu = dm.D == 64 ? kCmEmu64 : kCmEmu128;
+    const CmVariant& emu = cm_emu(dm.D);
     const uint64_t hd = uint64_t(dm.D), bkv = emu.bkv, nj = bkv / 16, mb = emu.mb;
     const uint64_t emu_tile = mb * (nj * 8 * (hd / 16) + (hd / 2) * (bkv / 16) + nj * 8 + hd / 2) + 160;
     return check_loop_budget(d, (keys + bkv - 1) / bkv * emu_tile + 64,

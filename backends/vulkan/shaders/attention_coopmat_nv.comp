@@ -10,7 +10,7 @@
 // per workgroup):
 //   S = Q K^T              f16 x f16 -> f32 fragments (BKV / 16 of 16 x 16)
 //   x = S * scale * log2(e) (element-wise on the fragments)
-//   row max of the tile    each lane's two rows, then 2 subgroup shuffles
+//   row max of the tile    each lane's 2 MB rows, then 2 subgroup shuffles
 //   P = exp2(x - m)        element-wise; l += P per lane (reduced at the end)
 //   O += f16(P) V          the converted S fragments are P V's A operand
 // No score, probability or accumulator ever goes through shared memory.
@@ -313,7 +313,8 @@ void main() {
 #endif
   FRAG32 acc[MB * ND];
   [[unroll]] for (uint n = 0u; n < MB * ND; ++n) acc[n] = FRAG32_ZERO;
-  float m[2 * MB], l[2 * MB];  // running max (log2 units) per row, same in the row's 4 lanes; this lane's part of the row sums
+  float m[2 * MB];  // running max (log2 units) per row, the same in the row's 4 lanes
+  float l[2 * MB];  // this lane's part of the row sums
   [[unroll]] for (uint q = 0u; q < 2u * MB; ++q) {
     m[q] = NEG_INF;
     l[q] = 0.0;
@@ -460,7 +461,8 @@ void main() {
         barrier();
         for (uint e = 0u; e < MB * HD / 2u; ++e) {
           const uint bn = e / 8u, i = e % 8u, n = bn % ND;
-          const uint prow = pe * 4u + (16u * (bn / ND) + g + (ROW_HI(i) ? 8u : 0u)) * BKV, col = n * 16u + COL_OF(lane, i);
+          const uint prow = pe * 4u + (16u * (bn / ND) + g + (ROW_HI(i) ? 8u : 0u)) * BKV;
+          const uint col = n * 16u + COL_OF(lane, i);
           float t = acc[bn].v[i];
           for (uint k16 = 0u; k16 < BKV; k16 += 16u) {
             PV16
